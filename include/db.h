@@ -1,0 +1,114 @@
+/* db.h: the database layer.
+ *
+ * db.c is the only file that includes mysql.h.  All SQL the server runs
+ * lives in one statement table indexed by enum at_stmt and is prepared
+ * once per connection; every value travels as a bound parameter.  A
+ * worker owns one struct at_db: connections are never shared between
+ * threads.
+ *
+ * Lost connections are handled here: a call that finds the server gone
+ * drops the connection and returns AT_ERR_UNAVAILABLE; the next call tries
+ * to connect again (at most once a second), so a worker recovers by itself
+ * when the database comes back.
+ */
+#ifndef AT_DB_H
+#define AT_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "settings.h"
+
+enum at_stmt {
+	AT_STMT_PING,
+	AT_STMT_MIGRATION_LOCK,
+	AT_STMT_MIGRATION_UNLOCK,
+	AT_STMT_MIGRATION_TABLE,
+	AT_STMT_MIGRATION_LIST,
+	AT_STMT_MIGRATION_ADD,
+	AT_STMT_ACCOUNT_GET,
+	AT_STMT_USER_GET,
+	AT_STMT_MODULE_OF_ACCOUNT,
+	AT_STMT_TOKEN_INSERT,
+	AT_STMT_TOKEN_MODULE_ADD,
+	AT_STMT_TOKEN_COUNT_BUMP,
+	AT_STMT__MAX
+};
+
+enum at_db_type {
+	AT_DB_NULL,
+	AT_DB_STR,	/* text: s, len */
+	AT_DB_BLOB,	/* bytes: s, len */
+	AT_DB_INT,	/* signed 64-bit: i */
+};
+
+struct at_db_param {
+	enum at_db_type type;
+	const void *s;
+	size_t len;
+	long long i;
+};
+
+#define AT_DB_P_NULL() ((struct at_db_param){ .type = AT_DB_NULL })
+#define AT_DB_P_STR(str) ((struct at_db_param){ .type = AT_DB_STR, .s = (str), .len = strlen(str) })
+#define AT_DB_P_STRN(str, n) ((struct at_db_param){ .type = AT_DB_STR, .s = (str), .len = (n) })
+#define AT_DB_P_BLOB(p, n) ((struct at_db_param){ .type = AT_DB_BLOB, .s = (p), .len = (n) })
+#define AT_DB_P_INT(v) ((struct at_db_param){ .type = AT_DB_INT, .i = (v) })
+/* A string or NULL for a NULL pointer. */
+#define AT_DB_P_OPT(str) ((str) ? AT_DB_P_STR(str) : AT_DB_P_NULL())
+
+struct at_db;
+
+/* A result set being read.  Column values stay valid until the next
+ * at_db_rows_next() or at_db_rows_release(). */
+struct at_db_rows {
+	struct at_db *db;
+	void *stmt;		/* MYSQL_STMT * */
+	void *binds;		/* MYSQL_BIND[ncols] */
+	char **bufs;
+	unsigned long *lens;
+	char *nulls;
+	unsigned ncols;
+	unsigned long generation;	/* of the connection that ran it */
+	bool done;
+};
+
+/* Once per process, before any thread uses the database, and at exit. */
+AT_MUST_CHECK enum at_err at_db_library_init(void);
+void at_db_library_end(void);
+
+/* Allocate a handle; it connects on first use. */
+AT_MUST_CHECK enum at_err at_db_open(struct at_db **out, const struct at_settings *s);
+void at_db_free(struct at_db *db);
+
+/* Is the server reachable (connecting if needed)? */
+AT_MUST_CHECK enum at_err at_db_ping(struct at_db *db);
+
+AT_MUST_CHECK enum at_err at_db_exec(struct at_db *db, enum at_stmt stmt,
+				     const struct at_db_param *params, size_t n,
+				     uint64_t *affected);
+AT_MUST_CHECK enum at_err at_db_query(struct at_db *db, enum at_stmt stmt,
+				      const struct at_db_param *params, size_t n,
+				      struct at_db_rows *rows);
+/* AT_OK and *more = true with a row, *more = false at the end. */
+AT_MUST_CHECK enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more);
+/* The column as text (NUL-terminated), or NULL for SQL NULL. */
+const char *at_db_rows_str(const struct at_db_rows *rows, unsigned col, size_t *len);
+long long at_db_rows_int(const struct at_db_rows *rows, unsigned col);
+void at_db_rows_release(struct at_db_rows *rows);
+
+AT_MUST_CHECK enum at_err at_db_begin(struct at_db *db);
+AT_MUST_CHECK enum at_err at_db_commit(struct at_db *db);
+void at_db_rollback(struct at_db *db);
+
+/* Run a script of several statements (migrations only: never with input
+ * from a request).  On failure err names the server's message. */
+AT_MUST_CHECK enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len,
+					   char *err, size_t errlen);
+
+/* The last server error, for the log (never sent to a client). */
+const char *at_db_error(const struct at_db *db);
+
+#endif

@@ -1,0 +1,34 @@
+/* log.h: diagnostics and the one line per request.
+ *
+ * Lines go to stderr (a supervisor or the shell redirects it), each written
+ * with a single write(2) so lines of concurrent workers never interleave.
+ * Callers never pass secrets: token values, passwords and keys have no
+ * business in a log line.
+ */
+#ifndef AT_LOG_H
+#define AT_LOG_H
+
+#include "settings.h"
+
+void at_log_set_level(enum at_log_level level);
+void at_log(enum at_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define at_log_error(...) at_log(AT_LOG_ERROR, __VA_ARGS__)
+#define at_log_warn(...) at_log(AT_LOG_WARN, __VA_ARGS__)
+#define at_log_info(...) at_log(AT_LOG_INFO, __VA_ARGS__)
+#define at_log_debug(...) at_log(AT_LOG_DEBUG, __VA_ARGS__)
+
+/* The access log: one JSON object per line. */
+struct at_log_request {
+	const char *trace_id;
+	const char *method;
+	const char *path;
+	int status;
+	double ms;
+	const char *caller;	/* NULL or "" when anonymous */
+	const char *error;	/* internal cause of a 5xx, or NULL */
+};
+void at_log_request(const struct at_log_request *r);
+
+#endif

@@ -1,0 +1,46 @@
+/* problem.h: RFC 9457 problem details (SPEC §5).
+ *
+ * A handler that fails fills ctx->problem (a detail, field errors) and
+ * returns an error code; the router renders the body.  Everything here is
+ * bounded: messages that do not fit are cut, errors beyond the maximum
+ * are dropped (the first ones are the useful ones).
+ */
+#ifndef AT_PROBLEM_H
+#define AT_PROBLEM_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+#define AT_PROBLEM_MAX_ERRORS 16
+
+struct at_problem_error {
+	char field[64];
+	char message[256];
+};
+
+struct at_problem {
+	char detail[512];		/* "" for the status's default */
+	struct at_problem_error errors[AT_PROBLEM_MAX_ERRORS];
+	size_t nerrors;
+	char internal[256];		/* cause for the log only, never sent */
+};
+
+void at_problem_clear(struct at_problem *p);
+void at_problem_detail(struct at_problem *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A validation error about one field: rendered as errors.<field>[]. */
+void at_problem_field(struct at_problem *p, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void at_problem_internal(struct at_problem *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Title clients match on: the reason phrase, but "Authentication Failed"
+ * for 401. */
+const char *at_problem_title(int status);
+
+/* Replace resp's body with the problem+json for status. */
+AT_MUST_CHECK enum at_err at_problem_render(struct at_response *resp, int status,
+					    const struct at_problem *p, const char *trace_id);
+
+#endif

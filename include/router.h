@@ -1,0 +1,55 @@
+/* router.h: the route table and the gates every request passes.
+ *
+ * at_router_handle() is given a filled request and always leaves a
+ * complete response: either the handler's, or a problem+json body for
+ * the error the handler (or a gate) returned.  It is the one place where
+ * an enum at_err becomes an HTTP status.
+ */
+#ifndef AT_ROUTER_H
+#define AT_ROUTER_H
+
+#include <stdbool.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "http.h"
+#include "problem.h"
+#include "settings.h"
+
+#define AT_ROUTE_PARAMS 2
+#define AT_PARAM_MAX 64
+
+/* Read the request body into req->body, at most limit bytes; the front
+ * provides it so that a body is only read once a route wants it. */
+typedef enum at_err (*at_body_fn)(void *front, struct at_buf *out, size_t limit);
+
+struct at_ctx {
+	/* set by the front, for the life of the worker */
+	const struct at_settings *settings;
+	const struct at_keys *keys;
+	struct at_db *db;
+	at_body_fn read_body;
+	void *front;
+
+	/* per request */
+	struct at_request *req;
+	struct at_response *resp;
+	struct at_problem problem;
+	char params[AT_ROUTE_PARAMS][AT_PARAM_MAX];	/* {id} segments in order */
+	char caller_id[32];				/* for the log; "" if none */
+};
+
+struct json_object;
+
+typedef enum at_err (*at_handler_fn)(struct at_ctx *ctx);
+
+void at_router_handle(struct at_ctx *ctx);
+
+/* The HTTP status for an error code (AT_OK gives 200). */
+int at_err_status(enum at_err err);
+
+/* Reply status with obj as the JSON body; takes ownership of obj. */
+AT_MUST_CHECK enum at_err at_reply_json(struct at_ctx *ctx, int status,
+					struct json_object *obj);
+
+#endif

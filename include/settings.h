@@ -1,0 +1,84 @@
+/* settings.h: the configuration of apitokend and apitokenctl.
+ *
+ * One INI file (see conf/apitokend.ini.example).  Every key can be
+ * overridden by an environment variable named APITOKEND_<SECTION>_<KEY>
+ * in upper case, e.g. [database] socket -> APITOKEND_DATABASE_SOCKET.
+ * Precedence: built-in default < INI file < environment.
+ *
+ * This file is the only one that includes ini.h (libinih).
+ */
+#ifndef AT_SETTINGS_H
+#define AT_SETTINGS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+enum at_reveal {
+	AT_REVEAL_ALLOW,	/* a sealed copy is kept; select=token reveals it */
+	AT_REVEAL_NEVER,	/* only the hash is kept; the value is shown once */
+};
+
+enum at_log_level {
+	AT_LOG_ERROR,
+	AT_LOG_WARN,
+	AT_LOG_INFO,
+	AT_LOG_DEBUG,
+};
+
+struct at_settings {
+	/* [database] */
+	char db_host[256];
+	unsigned db_port;
+	char db_socket[PATH_MAX];
+	char db_user[128];
+	char db_password[256];
+	char db_name[64];
+	unsigned db_connect_timeout;	/* seconds */
+
+	/* [server] */
+	char listen[PATH_MAX];		/* empty: the socket on fd 0 */
+	unsigned socket_mode;		/* of a Unix socket made by --listen */
+	unsigned workers;
+	enum at_log_level log_level;
+
+	/* [security] */
+	char key_file[PATH_MAX];
+	bool trust_remote_user;
+	enum at_reveal reveal;
+
+	/* [limits] */
+	size_t max_body;
+	size_t max_icon;
+};
+
+/* Fill s with the built-in defaults. */
+void at_settings_init(struct at_settings *s);
+
+/* Read the INI file at path (NULL or "" to skip it), then apply the
+ * environment.  On failure err holds a message naming the file, line or
+ * variable. */
+AT_MUST_CHECK enum at_err at_settings_load(struct at_settings *s, const char *path,
+					   char *err, size_t errlen);
+
+/* Apply one key; used by the loader and by the fuzz harness. */
+AT_MUST_CHECK enum at_err at_settings_set(struct at_settings *s, const char *section,
+					  const char *key, const char *value,
+					  char *err, size_t errlen);
+
+/* A thin wrapper over libinih for other INI-shaped files (the key file).
+ * cb returns nonzero to go on, 0 to stop with an error at that line.
+ * Returns 0 on success, the first bad line number, or -1 on I/O error. */
+typedef int (*at_ini_cb)(void *ud, const char *section, const char *key,
+			 const char *value);
+int at_ini_parse_fp(FILE *fp, at_ini_cb cb, void *ud);
+int at_ini_parse_string(const char *text, at_ini_cb cb, void *ud);
+
+#endif

@@ -1,0 +1,410 @@
+/* ctl.c: apitokenctl, the administration tool. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "buf.h"
+#include "crypto.h"
+#include "db.h"
+#include "migrate.h"
+#include "settings.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/apitokend/apitokend.ini"
+#define DEFAULT_MIGRATIONS PKGDATADIR "/migrations"
+#define MAX_MODULES 64
+#define ID_TRIES 8
+
+struct ctl {
+	struct at_settings settings;
+	struct at_db *db;
+	struct at_keys *keys;
+};
+
+struct command {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*run)(struct ctl *c, int argc, char **argv);
+};
+
+static void die_usage(const struct command *cmd)
+{
+	fprintf(stderr, "usage: apitokenctl [-c FILE] %s %s\n", cmd->name, cmd->args);
+	exit(2);
+}
+
+static bool want_help(int argc, char **argv, const struct command *cmd)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: apitokenctl [-c FILE] %s %s\n\n%s\n", cmd->name,
+			       cmd->args, cmd->help);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int open_db(struct ctl *c)
+{
+	if (at_db_library_init() || at_db_open(&c->db, &c->settings)) {
+		fprintf(stderr, "apitokenctl: the MariaDB client library cannot be initialised\n");
+		return 1;
+	}
+	if (at_db_ping(c->db)) {
+		fprintf(stderr, "apitokenctl: database %s: %s\n", c->settings.db_name,
+			at_db_error(c->db));
+		return 1;
+	}
+	return 0;
+}
+
+static int load_keys(struct ctl *c)
+{
+	char err[512];
+
+	if (at_keys_load(&c->keys, c->settings.key_file, err, sizeof(err))) {
+		fprintf(stderr, "apitokenctl: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_migrate(struct ctl *c, int argc, char **argv);
+static int cmd_keygen(struct ctl *c, int argc, char **argv);
+static int cmd_token_issue(struct ctl *c, int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "migrate", "[--dir DIR]",
+	  "Apply the SQL migrations not yet applied, in order, recording each in\n"
+	  "schema_migrations; running it again applies only new ones.  DIR defaults\n"
+	  "to " DEFAULT_MIGRATIONS ".  Connects as [database] user: use an account\n"
+	  "that may create tables (e.g. APITOKEND_DATABASE_USER=root).",
+	  cmd_migrate },
+	{ "keygen", "[PATH]",
+	  "Write a new key file (mode 0600) at PATH, or at [security] key_file.\n"
+	  "Refuses to overwrite an existing file: its keys protect every token.",
+	  cmd_keygen },
+	{ "token issue", "--account ACC-… --name NAME --by USR-… [--module MOD-…]… [--description TEXT]",
+	  "Create an API token in an account and print its value once on stdout.\n"
+	  "Each module must be enabled for the account; --by names the user the\n"
+	  "token's audit shows as its creator.",
+	  cmd_token_issue },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int cmd_migrate(struct ctl *c, int argc, char **argv)
+{
+	const char *dir = DEFAULT_MIGRATIONS;
+	unsigned applied = 0;
+	char err[1024];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else
+			die_usage(&commands[0]);
+	}
+	if (open_db(c))
+		return 1;
+	if (at_migrate(c->db, dir, stdout, &applied, err, sizeof(err))) {
+		fprintf(stderr, "apitokenctl: migrate: %s\n", err);
+		return 1;
+	}
+	printf("%u migration%s applied; the schema is up to date\n", applied,
+	       applied == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_keygen(struct ctl *c, int argc, char **argv)
+{
+	const char *path = c->settings.key_file;
+	char err[512];
+
+	if (argc > 2)
+		die_usage(&commands[1]);
+	if (argc == 2)
+		path = argv[1];
+	if (at_crypto_init() || at_keys_generate(path, err, sizeof(err))) {
+		fprintf(stderr, "apitokenctl: keygen: %s\n", err);
+		return 1;
+	}
+	printf("wrote %s\n", path);
+	return 0;
+}
+
+/* Look up one row by id; *found tells whether it exists.  Copies up to
+ * two text columns into the given buffers. */
+static int lookup(struct ctl *c, enum at_stmt stmt, const char *id, bool *found,
+		  unsigned col_a, char *a, size_t alen, unsigned col_b, char *b, size_t blen)
+{
+	struct at_db_param p = AT_DB_P_STR(id);
+	struct at_db_rows rows;
+	const char *v;
+	enum at_err rc;
+
+	*found = false;
+	if ((rc = at_db_query(c->db, stmt, &p, 1, &rows)))
+		goto fail;
+	if ((rc = at_db_rows_next(&rows, found))) {
+		at_db_rows_release(&rows);
+		goto fail;
+	}
+	if (*found && a && (v = at_db_rows_str(&rows, col_a, NULL)))
+		at_strlcpy(a, v, alen);
+	if (*found && b && (v = at_db_rows_str(&rows, col_b, NULL)))
+		at_strlcpy(b, v, blen);
+	at_db_rows_release(&rows);
+	return 0;
+fail:
+	fprintf(stderr, "apitokenctl: database: %s\n", at_db_error(c->db));
+	return 1;
+}
+
+static bool module_enabled(struct ctl *c, const char *account, const char *module, int *err)
+{
+	struct at_db_param p[2] = { AT_DB_P_STR(account), AT_DB_P_STR(module) };
+	struct at_db_rows rows;
+	bool more = false;
+
+	if (at_db_query(c->db, AT_STMT_MODULE_OF_ACCOUNT, p, 2, &rows) ||
+	    at_db_rows_next(&rows, &more)) {
+		fprintf(stderr, "apitokenctl: database: %s\n", at_db_error(c->db));
+		*err = 1;
+	}
+	at_db_rows_release(&rows);
+	return more;
+}
+
+struct issue {
+	const char *account, *name, *by, *description;
+	const char *modules[MAX_MODULES];
+	size_t nmodules;
+};
+
+/* Insert the token and its modules in one transaction; a colliding
+ * random id is retried with a new one. */
+static enum at_err issue_insert(struct ctl *c, const struct issue *is, const char *by_name,
+			       char *id, char *value)
+{
+	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
+	bool seal = c->settings.reveal == AT_REVEAL_ALLOW;
+	unsigned key_id = 0, tries;
+	enum at_err rc = AT_ERR_DUPLICATE;
+	size_t i;
+
+	for (tries = 0; tries < ID_TRIES && rc == AT_ERR_DUPLICATE; tries++) {
+		at_id_make(id, AT_TOKEN_ID_LEN + 1, "TKN", 2);
+		at_token_value_make(id, value);
+		at_token_hash(c->keys, value, AT_TOKEN_VALUE_LEN, hash);
+		if (seal && (rc = at_token_seal(c->keys, id, value, sealed, &key_id)))
+			break;
+		{
+			struct at_db_param p[] = {
+				AT_DB_P_STR(id), AT_DB_P_STR(is->account), AT_DB_P_STR(is->name),
+				AT_DB_P_OPT(is->description), AT_DB_P_BLOB(hash, sizeof(hash)),
+				seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
+				seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
+				AT_DB_P_STR(is->by), AT_DB_P_STR(by_name),
+			};
+
+			if ((rc = at_db_begin(c->db)))
+				break;
+			rc = at_db_exec(c->db, AT_STMT_TOKEN_INSERT, p, sizeof(p) / sizeof(p[0]),
+					NULL);
+		}
+		for (i = 0; !rc && i < is->nmodules; i++) {
+			struct at_db_param p[] = { AT_DB_P_STR(id), AT_DB_P_STR(is->modules[i]) };
+
+			rc = at_db_exec(c->db, AT_STMT_TOKEN_MODULE_ADD, p, 2, NULL);
+		}
+		if (!rc) {
+			struct at_db_param p = AT_DB_P_STR(is->account);
+
+			rc = at_db_exec(c->db, AT_STMT_TOKEN_COUNT_BUMP, &p, 1, NULL);
+		}
+		if (!rc)
+			rc = at_db_commit(c->db);
+		else
+			at_db_rollback(c->db);
+	}
+	at_wipe(hash, sizeof(hash));
+	at_wipe(sealed, sizeof(sealed));
+	return rc;
+}
+
+static int cmd_token_issue(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "description", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1];
+	char by_name[256] = "", by_account[32] = "";
+	struct issue is = { 0 };
+	bool found;
+	int o, err = 0;
+	size_t i, j;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': is.account = optarg; break;
+		case 'n': is.name = optarg; break;
+		case 'b': is.by = optarg; break;
+		case 'd': is.description = optarg; break;
+		case 'm':
+			if (is.nmodules == MAX_MODULES)
+				die_usage(&commands[2]);
+			is.modules[is.nmodules++] = optarg;
+			break;
+		default: die_usage(&commands[2]);
+		}
+	}
+	if (optind != argc || !is.account || !is.name || !is.by)
+		die_usage(&commands[2]);
+	if (!at_id_valid(is.account, "ACC", 2) || !at_id_valid(is.by, "USR", 2)) {
+		fprintf(stderr, "apitokenctl: token issue: --account takes ACC-dddd-dddd and "
+			"--by USR-dddd-dddd\n");
+		return 2;
+	}
+	if (!*is.name || strlen(is.name) > 200) {
+		fprintf(stderr, "apitokenctl: token issue: --name takes 1 to 200 characters\n");
+		return 2;
+	}
+	for (i = 0; i < is.nmodules; i++) {
+		if (!at_id_valid(is.modules[i], "MOD", 1)) {
+			fprintf(stderr, "apitokenctl: token issue: %s: not a module id\n",
+				is.modules[i]);
+			return 2;
+		}
+		for (j = 0; j < i; j++) {
+			if (!strcmp(is.modules[i], is.modules[j])) {
+				fprintf(stderr, "apitokenctl: token issue: %s given twice\n",
+					is.modules[i]);
+				return 2;
+			}
+		}
+	}
+	if (at_crypto_init() || load_keys(c) || open_db(c))
+		return 1;
+	if (lookup(c, AT_STMT_ACCOUNT_GET, is.account, &found, 0, NULL, 0, 0, NULL, 0))
+		return 1;
+	if (!found) {
+		fprintf(stderr, "apitokenctl: token issue: account %s does not exist\n", is.account);
+		return 1;
+	}
+	if (lookup(c, AT_STMT_USER_GET, is.by, &found, 1, by_name, sizeof(by_name), 2,
+		   by_account, sizeof(by_account)))
+		return 1;
+	if (!found) {
+		fprintf(stderr, "apitokenctl: token issue: user %s does not exist\n", is.by);
+		return 1;
+	}
+	for (i = 0; i < is.nmodules; i++) {
+		if (!module_enabled(c, is.account, is.modules[i], &err)) {
+			if (!err)
+				fprintf(stderr, "apitokenctl: token issue: module %s is not enabled "
+					"for account %s\n", is.modules[i], is.account);
+			return 1;
+		}
+	}
+	if (issue_insert(c, &is, by_name, id, value)) {
+		fprintf(stderr, "apitokenctl: token issue: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s\n", value);
+	fflush(stdout);
+	at_wipe(value, sizeof(value));
+	fprintf(stderr, "issued %s in %s\n", id, is.account);
+	return 0;
+}
+
+static void usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: apitokenctl [-c FILE] COMMAND [ARGS]\n\n"
+		    "  -c, --config FILE  INI configuration (default " DEFAULT_CONFIG
+		    " if it exists;\n"
+		    "                     also APITOKEND_CONFIG); every key can be overridden\n"
+		    "                     by APITOKEND_<SECTION>_<KEY>\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %s %s\n", commands[i].name, commands[i].args);
+	fprintf(fp, "\n'apitokenctl COMMAND --help' tells more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = getenv("APITOKEND_CONFIG");
+	struct ctl c = { 0 };
+	const struct command *cmd = NULL;
+	char err[512], name[64];
+	int i = 1, status, words;
+	size_t k;
+
+	while (i < argc && argv[i][0] == '-') {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+			config = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("apitokenctl %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* commands are one or two words: "migrate", "token issue" */
+	for (k = 0; k < NCOMMANDS && !cmd; k++) {
+		words = strchr(commands[k].name, ' ') ? 2 : 1;
+		if (words == 1 && !strcmp(argv[i], commands[k].name))
+			cmd = &commands[k];
+		if (words == 2 && i + 1 < argc) {
+			snprintf(name, sizeof(name), "%s %s", argv[i], argv[i + 1]);
+			if (!strcmp(name, commands[k].name)) {
+				cmd = &commands[k];
+				i++;
+			}
+		}
+	}
+	if (!cmd) {
+		fprintf(stderr, "apitokenctl: %s: unknown command\n", argv[i]);
+		usage(stderr);
+		return 2;
+	}
+	if (want_help(argc - i, argv + i, cmd))
+		return 0;
+	if (!config && access(DEFAULT_CONFIG, F_OK) == 0)
+		config = DEFAULT_CONFIG;
+	at_settings_init(&c.settings);
+	if (at_settings_load(&c.settings, config, err, sizeof(err))) {
+		fprintf(stderr, "apitokenctl: %s\n", err);
+		return 2;
+	}
+	status = cmd->run(&c, argc - i, argv + i);
+	at_db_free(c.db);
+	at_keys_free(c.keys);
+	at_wipe(c.settings.db_password, sizeof(c.settings.db_password));
+	if (c.db)
+		at_db_library_end();
+	return status;
+}

@@ -1,0 +1,503 @@
+/* db.c: MariaDB Connector/C behind a statement table.
+ *
+ * The only file that includes mysql.h.  Statements are prepared lazily,
+ * once per connection, and reused for every request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "db.h"
+#include "log.h"
+
+#define DB_MAX_PARAMS 32
+#define DB_COL_INITIAL 256
+
+/* Every statement the programs run.  Never built from input. */
+static const char *const stmt_sql[AT_STMT__MAX] = {
+	[AT_STMT_PING] = "SELECT 1",
+	/* one migrator at a time; the lock dies with its connection */
+	[AT_STMT_MIGRATION_LOCK] = "SELECT GET_LOCK('apitokend.migrate', 60)",
+	[AT_STMT_MIGRATION_UNLOCK] = "SELECT RELEASE_LOCK('apitokend.migrate')",
+	[AT_STMT_MIGRATION_TABLE] =
+		"CREATE TABLE IF NOT EXISTS schema_migrations ("
+		" version VARCHAR(64) NOT NULL PRIMARY KEY,"
+		" applied_at DATETIME(3) NOT NULL"
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+	[AT_STMT_MIGRATION_LIST] = "SELECT version FROM schema_migrations ORDER BY version",
+	[AT_STMT_MIGRATION_ADD] =
+		"INSERT INTO schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(3))",
+	[AT_STMT_ACCOUNT_GET] = "SELECT id, name, type, status FROM accounts WHERE id = ?",
+	[AT_STMT_USER_GET] = "SELECT id, name, account_id FROM users WHERE id = ?",
+	[AT_STMT_MODULE_OF_ACCOUNT] =
+		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
+		" WHERE am.account_id = ? AND m.id = ?",
+	[AT_STMT_TOKEN_INSERT] =
+		"INSERT INTO tokens (id, account_id, name, description, status,"
+		" secret_hash, sealed, seal_key_id, revision,"
+		" created_at, created_by_id, created_by_name)"
+		" VALUES (?, ?, ?, ?, 'Active', ?, ?, ?, 1, UTC_TIMESTAMP(3), ?, ?)",
+	[AT_STMT_TOKEN_MODULE_ADD] =
+		"INSERT INTO token_modules (token_id, module_id) VALUES (?, ?)",
+	[AT_STMT_TOKEN_COUNT_BUMP] =
+		"INSERT INTO account_token_counts (account_id, tokens, tokens_all)"
+		" VALUES (?, 1, 1) ON DUPLICATE KEY UPDATE"
+		" tokens = tokens + 1, tokens_all = tokens_all + 1",
+};
+
+struct at_db {
+	const struct at_settings *s;
+	MYSQL *conn;
+	MYSQL_STMT *stmts[AT_STMT__MAX];
+	time_t last_attempt;
+	unsigned long generation;	/* bumped when statements are closed */
+	char error[512];
+};
+
+const char *at_db_error(const struct at_db *db)
+{
+	return db->error;
+}
+
+static void db_disconnect(struct at_db *db)
+{
+	unsigned i;
+
+	for (i = 0; i < AT_STMT__MAX; i++) {
+		if (db->stmts[i]) {
+			mysql_stmt_close(db->stmts[i]);
+			db->stmts[i] = NULL;
+		}
+	}
+	if (db->conn) {
+		mysql_close(db->conn);
+		db->conn = NULL;
+	}
+	db->generation++;
+}
+
+/* Map a server or client error number to ours; a lost server also drops
+ * the connection so that the next call reconnects. */
+static enum at_err db_fail(struct at_db *db, unsigned errnum, const char *msg)
+{
+	snprintf(db->error, sizeof(db->error), "%u: %s", errnum, msg ? msg : "");
+	switch (errnum) {
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_UNKNOWN_HOST:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CON_COUNT_ERROR:
+		db_disconnect(db);
+		return AT_ERR_UNAVAILABLE;
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return AT_ERR_RETRY;
+	case ER_DUP_ENTRY:
+		return AT_ERR_DUPLICATE;
+	default:
+		return AT_ERR_DB;
+	}
+}
+
+static enum at_err conn_fail(struct at_db *db)
+{
+	return db_fail(db, mysql_errno(db->conn), mysql_error(db->conn));
+}
+
+static enum at_err stmt_fail(struct at_db *db, MYSQL_STMT *st)
+{
+	return db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+}
+
+static enum at_err db_connect(struct at_db *db)
+{
+	const struct at_settings *s = db->s;
+	unsigned timeout = s->db_connect_timeout;
+	/* a stuck server must not hold a worker forever */
+	unsigned io_timeout = 30;
+	my_bool off = 0;
+	time_t now;
+
+	if (db->conn)
+		return AT_OK;
+	now = time(NULL);
+	if (db->last_attempt == now) {
+		/* one attempt a second per worker: an outage must not turn
+		 * every request into a connect storm */
+		return AT_ERR_UNAVAILABLE;
+	}
+	db->last_attempt = now;
+	db->conn = mysql_init(NULL);
+	if (!db->conn)
+		return AT_ERR_NOMEM;
+	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
+	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* times are stored and compared in UTC; strict mode turns silent
+	 * truncation into errors */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND,
+		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
+		      "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+		      "NO_ENGINE_SUBSTITUTION'");
+	if (!mysql_real_connect(db->conn, s->db_host, s->db_user, s->db_password,
+				s->db_name, s->db_port,
+				s->db_socket[0] ? s->db_socket : NULL, 0)) {
+		(void)conn_fail(db);
+		db_disconnect(db);
+		/* a wrong password or database leaves the server as useless
+		 * to us as an outage does */
+		return AT_ERR_UNAVAILABLE;
+	}
+	at_log_info("database connected (%s)", mysql_get_host_info(db->conn));
+	return AT_OK;
+}
+
+enum at_err at_db_library_init(void)
+{
+	return mysql_library_init(0, NULL, NULL) ? AT_ERR_DB : AT_OK;
+}
+
+void at_db_library_end(void)
+{
+	mysql_library_end();
+}
+
+enum at_err at_db_open(struct at_db **out, const struct at_settings *s)
+{
+	struct at_db *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (!db)
+		return AT_ERR_NOMEM;
+	db->s = s;
+	*out = db;
+	return AT_OK;
+}
+
+void at_db_free(struct at_db *db)
+{
+	if (!db)
+		return;
+	db_disconnect(db);
+	free(db);
+	/* frees what the connector keeps per thread */
+	mysql_thread_end();
+}
+
+static enum at_err db_stmt(struct at_db *db, enum at_stmt id, MYSQL_STMT **out)
+{
+	const char *sql = stmt_sql[id];
+	enum at_err rc;
+	MYSQL_STMT *st = NULL;
+
+	if ((rc = db_connect(db)))
+		return rc;
+	if (db->stmts[id]) {
+		*out = db->stmts[id];
+		return AT_OK;
+	}
+	st = mysql_stmt_init(db->conn);
+	if (!st)
+		return AT_ERR_NOMEM;
+	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
+		rc = stmt_fail(db, st);
+		mysql_stmt_close(st);
+		if (rc == AT_ERR_DB)
+			at_log_error("prepare statement %d: %s", (int)id, db->error);
+		return rc;
+	}
+	db->stmts[id] = st;
+	*out = st;
+	return AT_OK;
+}
+
+static enum at_err db_execute(struct at_db *db, enum at_stmt id,
+			      const struct at_db_param *params, size_t n, MYSQL_STMT **out)
+{
+	MYSQL_BIND bind[DB_MAX_PARAMS];
+	long long ints[DB_MAX_PARAMS];
+	enum at_err rc;
+	MYSQL_STMT *st = NULL;
+	size_t i;
+
+	if ((unsigned)id >= AT_STMT__MAX || n > DB_MAX_PARAMS)
+		return AT_ERR_INTERNAL;
+	if ((rc = db_stmt(db, id, &st)))
+		return rc;
+	if (mysql_stmt_param_count(st) != n) {
+		at_log_error("statement %d takes %lu parameters, given %zu", (int)id,
+			     mysql_stmt_param_count(st), n);
+		return AT_ERR_INTERNAL;
+	}
+	memset(bind, 0, sizeof(bind));
+	for (i = 0; i < n; i++) {
+		switch (params[i].type) {
+		case AT_DB_NULL:
+			bind[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case AT_DB_STR:
+		case AT_DB_BLOB:
+			bind[i].buffer_type = params[i].type == AT_DB_STR ? MYSQL_TYPE_STRING
+									   : MYSQL_TYPE_BLOB;
+			bind[i].buffer = (void *)(uintptr_t)params[i].s;
+			bind[i].buffer_length = params[i].len;
+			break;
+		case AT_DB_INT:
+			ints[i] = params[i].i;
+			bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			bind[i].buffer = &ints[i];
+			break;
+		}
+	}
+	if (n && mysql_stmt_bind_param(st, bind))
+		return stmt_fail(db, st);
+	if (mysql_stmt_execute(st))
+		return stmt_fail(db, st);
+	*out = st;
+	return AT_OK;
+}
+
+enum at_err at_db_exec(struct at_db *db, enum at_stmt id, const struct at_db_param *params,
+		       size_t n, uint64_t *affected)
+{
+	MYSQL_STMT *st = NULL;
+	enum at_err rc;
+
+	if ((rc = db_execute(db, id, params, n, &st)))
+		return rc;
+	if (affected)
+		*affected = mysql_stmt_affected_rows(st);
+	/* a statement that returned rows must be drained before the next */
+	if (mysql_stmt_field_count(st))
+		mysql_stmt_free_result(st);
+	return AT_OK;
+}
+
+void at_db_rows_release(struct at_db_rows *rows)
+{
+	unsigned i;
+
+	/* a lost connection has closed the statement already */
+	if (rows->stmt && rows->db->generation == rows->generation)
+		mysql_stmt_free_result(rows->stmt);
+	if (rows->bufs)
+		for (i = 0; i < rows->ncols; i++)
+			free(rows->bufs[i]);
+	free(rows->bufs);
+	free(rows->binds);
+	free(rows->lens);
+	free(rows->nulls);
+	memset(rows, 0, sizeof(*rows));
+}
+
+enum at_err at_db_query(struct at_db *db, enum at_stmt id, const struct at_db_param *params,
+			size_t n, struct at_db_rows *rows)
+{
+	MYSQL_BIND *binds;
+	MYSQL_STMT *st = NULL;
+	enum at_err rc;
+	unsigned i;
+
+	memset(rows, 0, sizeof(*rows));
+	rows->db = db;
+	if ((rc = db_execute(db, id, params, n, &st)))
+		return rc;
+	rows->stmt = st;
+	rows->generation = db->generation;
+	/* buffer the whole result: the connection is then free for other
+	 * statements while the caller walks the rows */
+	if (mysql_stmt_store_result(st)) {
+		rc = stmt_fail(db, st);
+		goto err;
+	}
+	rows->ncols = mysql_stmt_field_count(st);
+	rows->binds = calloc(rows->ncols ? rows->ncols : 1, sizeof(MYSQL_BIND));
+	rows->bufs = calloc(rows->ncols ? rows->ncols : 1, sizeof(char *));
+	rows->lens = calloc(rows->ncols ? rows->ncols : 1, sizeof(unsigned long));
+	rows->nulls = calloc(rows->ncols ? rows->ncols : 1, sizeof(char));
+	rc = AT_ERR_NOMEM;
+	if (!rows->binds || !rows->bufs || !rows->lens || !rows->nulls)
+		goto err;
+	binds = rows->binds;
+	for (i = 0; i < rows->ncols; i++) {
+		rows->bufs[i] = malloc(DB_COL_INITIAL);
+		if (!rows->bufs[i])
+			goto err;
+		binds[i].buffer_type = MYSQL_TYPE_STRING;
+		binds[i].buffer = rows->bufs[i];
+		binds[i].buffer_length = DB_COL_INITIAL - 1;
+		binds[i].length = &rows->lens[i];
+		binds[i].is_null = (my_bool *)&rows->nulls[i];
+	}
+	if (rows->ncols && mysql_stmt_bind_result(st, binds)) {
+		rc = stmt_fail(db, st);
+		goto err;
+	}
+	return AT_OK;
+err:
+	at_db_rows_release(rows);
+	return rc;
+}
+
+/* A value longer than its buffer: grow the buffer and fetch the column
+ * again, and keep the bigger buffer for the rows that follow. */
+static enum at_err rows_refetch(struct at_db_rows *rows)
+{
+	MYSQL_BIND *binds = rows->binds;
+	unsigned i;
+	char *p;
+
+	for (i = 0; i < rows->ncols; i++) {
+		if (rows->nulls[i] || rows->lens[i] <= binds[i].buffer_length)
+			continue;
+		p = realloc(rows->bufs[i], rows->lens[i] + 1);
+		if (!p)
+			return AT_ERR_NOMEM;
+		rows->bufs[i] = p;
+		binds[i].buffer = p;
+		binds[i].buffer_length = rows->lens[i];
+		if (mysql_stmt_fetch_column(rows->stmt, &binds[i], i, 0))
+			return stmt_fail(rows->db, rows->stmt);
+	}
+	if (mysql_stmt_bind_result(rows->stmt, binds))
+		return stmt_fail(rows->db, rows->stmt);
+	return AT_OK;
+}
+
+enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more)
+{
+	enum at_err rc;
+	unsigned i;
+	int r;
+
+	*more = false;
+	if (rows->done || !rows->stmt)
+		return AT_OK;
+	if (rows->db->generation != rows->generation)
+		return AT_ERR_UNAVAILABLE;
+	r = mysql_stmt_fetch(rows->stmt);
+	if (r == MYSQL_NO_DATA) {
+		rows->done = true;
+		return AT_OK;
+	}
+	if (r == 1)
+		return stmt_fail(rows->db, rows->stmt);
+	if (r == MYSQL_DATA_TRUNCATED && (rc = rows_refetch(rows)))
+		return rc;
+	for (i = 0; i < rows->ncols; i++)
+		rows->bufs[i][rows->nulls[i] ? 0 : rows->lens[i]] = '\0';
+	*more = true;
+	return AT_OK;
+}
+
+const char *at_db_rows_str(const struct at_db_rows *rows, unsigned col, size_t *len)
+{
+	if (col >= rows->ncols || rows->nulls[col]) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = rows->lens[col];
+	return rows->bufs[col];
+}
+
+long long at_db_rows_int(const struct at_db_rows *rows, unsigned col)
+{
+	const char *s = at_db_rows_str(rows, col, NULL);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+enum at_err at_db_ping(struct at_db *db)
+{
+	struct at_db_rows rows;
+	enum at_err rc;
+	bool more;
+
+	if ((rc = at_db_query(db, AT_STMT_PING, NULL, 0, &rows)))
+		return rc;
+	rc = at_db_rows_next(&rows, &more);
+	at_db_rows_release(&rows);
+	if (!rc && !more)
+		rc = AT_ERR_DB;
+	return rc;
+}
+
+enum at_err at_db_begin(struct at_db *db)
+{
+	enum at_err rc;
+
+	if ((rc = db_connect(db)))
+		return rc;
+	if (mysql_autocommit(db->conn, 0))
+		return conn_fail(db);
+	return AT_OK;
+}
+
+enum at_err at_db_commit(struct at_db *db)
+{
+	enum at_err rc = AT_OK;
+
+	if (!db->conn)
+		return AT_ERR_UNAVAILABLE;
+	if (mysql_commit(db->conn))
+		rc = conn_fail(db);
+	if (db->conn && mysql_autocommit(db->conn, 1) && !rc)
+		rc = conn_fail(db);
+	return rc;
+}
+
+void at_db_rollback(struct at_db *db)
+{
+	if (!db->conn)
+		return;
+	if (mysql_rollback(db->conn) || mysql_autocommit(db->conn, 1))
+		(void)conn_fail(db);
+}
+
+enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len, char *err,
+			     size_t errlen)
+{
+	enum at_err rc;
+	MYSQL_RES *res;
+	int status;
+
+	if ((rc = db_connect(db))) {
+		snprintf(err, errlen, "%s", db->error);
+		return rc;
+	}
+	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_ON))
+		goto fail;
+	status = mysql_real_query(db->conn, sql, len);
+	while (status == 0) {
+		res = mysql_store_result(db->conn);
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(db->conn))
+			goto fail;
+		status = mysql_next_result(db->conn);
+	}
+	if (status > 0)
+		goto fail;
+	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF))
+		goto fail;
+	return AT_OK;
+fail:
+	rc = conn_fail(db);
+	snprintf(err, errlen, "%s", db->error);
+	/* the connection may hold unread results: start afresh */
+	db_disconnect(db);
+	return rc == AT_OK ? AT_ERR_DB : rc;
+}

@@ -1,0 +1,232 @@
+/* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "front.h"
+#include "log.h"
+
+#define LISTEN_BACKLOG 128
+#define SD_LISTEN_FDS_START 3
+
+/* Some platforms need accept() serialised; it costs nothing here. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool stopping;
+
+enum at_err at_front_init(void)
+{
+	return FCGX_Init() == 0 ? AT_OK : AT_ERR_IO;
+}
+
+static bool is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static bool is_socket_path(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
+static int systemd_fd(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long p, n;
+
+	if (!pid || !fds)
+		return -1;
+	p = strtol(pid, &end, 10);
+	if (*end || p != (long)getpid())
+		return -1;
+	n = strtol(fds, &end, 10);
+	if (*end || n < 1)
+		return -1;
+	/* not for children we might start */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return SD_LISTEN_FDS_START;
+}
+
+enum at_err at_front_listen(const struct at_settings *s, int *fd, char *err, size_t errlen)
+{
+	const char *l = s->listen;
+
+	*fd = systemd_fd();
+	if (*fd >= 0) {
+		if (!is_socket(*fd)) {
+			snprintf(err, errlen, "LISTEN_FDS: fd %d is not a socket", *fd);
+			return AT_ERR_CONFIG;
+		}
+		return AT_OK;
+	}
+	if (l[0]) {
+		/* a stale socket file from a previous run would make bind fail */
+		if (l[0] == '/' && is_socket_path(l))
+			unlink(l);
+		*fd = FCGX_OpenSocket(l, LISTEN_BACKLOG);
+		if (*fd < 0) {
+			snprintf(err, errlen, "listen %s: %s", l, strerror(errno));
+			return AT_ERR_IO;
+		}
+		if (l[0] == '/' && chmod(l, s->socket_mode)) {
+			snprintf(err, errlen, "chmod %s: %s", l, strerror(errno));
+			close(*fd);
+			return AT_ERR_IO;
+		}
+		return AT_OK;
+	}
+	if (!is_socket(0)) {
+		snprintf(err, errlen, "fd 0 is not a socket: give --listen HOST:PORT or PATH, "
+			 "or start apitokend from spawn-fcgi, mod_fcgid or systemd");
+		return AT_ERR_CONFIG;
+	}
+	*fd = 0;
+	return AT_OK;
+}
+
+void at_front_stop(int fd)
+{
+	atomic_store(&stopping, true);
+	/* on Linux this makes accept() fail at once with EINVAL */
+	shutdown(fd, SHUT_RDWR);
+}
+
+struct front {
+	FCGX_Request rq;
+};
+
+static const char *front_param(void *ud, const char *name)
+{
+	return FCGX_GetParam(name, ud);
+}
+
+static enum at_err front_read_body(void *ud, struct at_buf *out, size_t limit)
+{
+	struct front *f = ud;
+	char chunk[16384];
+	int n;
+
+	for (;;) {
+		n = FCGX_GetStr(chunk, sizeof(chunk), f->rq.in);
+		if (n <= 0)
+			break;
+		if (out->len + (size_t)n > limit)
+			return AT_ERR_TOO_LARGE;
+		if (at_buf_append(out, chunk, (size_t)n))
+			return AT_ERR_TOO_LARGE;
+	}
+	return FCGX_GetError(f->rq.in) ? AT_ERR_IO : AT_OK;
+}
+
+/* The web server may still be sending a body we did not want; read it
+ * so it is not met by a reset connection. */
+static void front_drain(struct front *f)
+{
+	char chunk[16384];
+
+	while (FCGX_GetStr(chunk, sizeof(chunk), f->rq.in) > 0)
+		;
+}
+
+static void front_write(struct front *f, const struct at_request *req,
+			const struct at_response *resp)
+{
+	FCGX_Stream *out = f->rq.out;
+	bool body = resp->content_type[0] && resp->status != 204 && resp->status != 304;
+	size_t i;
+
+	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status, at_status_reason(resp->status));
+	if (body) {
+		FCGX_FPrintF(out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			     resp->content_type, resp->body.len);
+	}
+	/* responses hold tokens and account data: never cache them */
+	FCGX_PutS("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n", out);
+	for (i = 0; i < resp->nheaders; i++)
+		FCGX_FPrintF(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
+	FCGX_PutS("\r\n", out);
+	if (body && req->method != AT_HEAD && resp->body.len)
+		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void at_front_serve(int fd, struct at_ctx *base)
+{
+	struct at_response resp;
+	struct at_request req;
+	struct timespec t0;
+	struct front f;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	at_buf_init(&req.body, base->settings->max_icon > base->settings->max_body
+				       ? base->settings->max_icon : base->settings->max_body);
+	at_response_init(&resp);
+	if (FCGX_InitRequest(&f.rq, fd, 0)) {
+		at_log_error("worker: cannot set up a FastCGI request");
+		goto out;
+	}
+	base->read_body = front_read_body;
+	base->front = &f;
+	base->req = &req;
+	base->resp = &resp;
+	for (;;) {
+		pthread_mutex_lock(&accept_lock);
+		rc = FCGX_Accept_r(&f.rq);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0) {
+			if (atomic_load(&stopping))
+				break;
+			/* e.g. out of file descriptors: back off, do not spin */
+			at_log_warn("accept: %s", strerror(-rc > 0 ? -rc : errno));
+			usleep(100 * 1000);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		at_request_fill(&req, front_param, f.rq.envp);
+		at_response_reset(&resp);
+		at_router_handle(base);
+		front_drain(&f);
+		front_write(&f, &req, &resp);
+		FCGX_Finish_r(&f.rq);
+		at_log_request(&(struct at_log_request){
+			.trace_id = req.trace_id,
+			.method = req.method_name,
+			.path = req.path_ok ? req.path : "(undecodable)",
+			.status = resp.status,
+			.ms = ms_since(&t0),
+			.caller = base->caller_id,
+			.error = resp.status >= 500 ? base->problem.internal : NULL,
+		});
+		/* request memory is reused, secrets are not */
+		at_buf_reset(&req.body);
+		at_buf_reset(&resp.body);
+	}
+	FCGX_Free(&f.rq, 0);
+out:
+	at_buf_release(&req.body);
+	at_response_release(&resp);
+}

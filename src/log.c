@@ -1,0 +1,92 @@
+/* log.c: diagnostics and the access log. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+static enum at_log_level log_level = AT_LOG_INFO;
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void at_log_set_level(enum at_log_level level)
+{
+	log_level = level;
+}
+
+static size_t log_time(char *out, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	len = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (len && len + 6 < n)
+		len += (size_t)snprintf(out + len, n - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	return len;
+}
+
+static void log_write(const char *line, size_t len)
+{
+	ssize_t w;
+
+	while (len) {
+		w = write(STDERR_FILENO, line, len);
+		if (w <= 0)
+			return;
+		line += w;
+		len -= (size_t)w;
+	}
+}
+
+void at_log(enum at_log_level level, const char *fmt, ...)
+{
+	char line[2048];
+	size_t len, max = sizeof(line) - 2;
+	va_list ap;
+	int n;
+
+	if (level > log_level)
+		return;
+	len = log_time(line, max);
+	n = snprintf(line + len, max - len, " %s ", level_names[level]);
+	if (n > 0)
+		len += (size_t)n < max - len ? (size_t)n : max - len - 1;
+	va_start(ap, fmt);
+	n = vsnprintf(line + len, max - len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		len += (size_t)n < max - len ? (size_t)n : max - len - 1;
+	line[len++] = '\n';
+	log_write(line, len);
+}
+
+void at_log_request(const struct at_log_request *r)
+{
+	char tbuf[40];
+	struct at_buf b;
+
+	if (log_level < AT_LOG_INFO)
+		return;
+	at_buf_init(&b, 16384);
+	log_time(tbuf, sizeof(tbuf));
+	/* paths are bounded, so only a broken invariant drops the line */
+	if (at_buf_printf(&b, "{\"time\":\"%s\",\"traceId\":", tbuf) ||
+	    at_json_quote(&b, r->trace_id ? r->trace_id : "") ||
+	    at_buf_puts(&b, ",\"method\":") ||
+	    at_json_quote(&b, r->method ? r->method : "") ||
+	    at_buf_puts(&b, ",\"path\":") ||
+	    at_json_quote(&b, r->path ? r->path : "") ||
+	    at_buf_printf(&b, ",\"status\":%d,\"ms\":%.3f,\"caller\":", r->status, r->ms) ||
+	    (r->caller && *r->caller ? at_json_quote(&b, r->caller) : at_buf_puts(&b, "null")) ||
+	    (r->error ? at_buf_puts(&b, ",\"error\":") || at_json_quote(&b, r->error) : AT_OK) ||
+	    at_buf_puts(&b, "}\n"))
+		goto out;
+	log_write(b.data, b.len);
+out:
+	at_buf_release(&b);
+}

@@ -1,0 +1,135 @@
+/* problem.c: RFC 9457 bodies. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "problem.h"
+
+void at_problem_clear(struct at_problem *p)
+{
+	p->detail[0] = '\0';
+	p->nerrors = 0;
+	p->internal[0] = '\0';
+}
+
+void at_problem_detail(struct at_problem *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+void at_problem_field(struct at_problem *p, const char *field, const char *fmt, ...)
+{
+	struct at_problem_error *e;
+	va_list ap;
+
+	if (p->nerrors >= AT_PROBLEM_MAX_ERRORS)
+		return;
+	e = &p->errors[p->nerrors++];
+	at_strlcpy(e->field, field, sizeof(e->field));
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+void at_problem_internal(struct at_problem *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->internal, sizeof(p->internal), fmt, ap);
+	va_end(ap);
+}
+
+const char *at_problem_title(int status)
+{
+	return status == 401 ? "Authentication Failed" : at_status_reason(status);
+}
+
+/* RFC 9110 sections of the statuses we send. */
+static const char *problem_type(int status)
+{
+	switch (status) {
+	case 400: return "https://tools.ietf.org/html/rfc9110#section-15.5.1";
+	case 401: return "https://tools.ietf.org/html/rfc9110#section-15.5.2";
+	case 403: return "https://tools.ietf.org/html/rfc9110#section-15.5.4";
+	case 404: return "https://tools.ietf.org/html/rfc9110#section-15.5.5";
+	case 405: return "https://tools.ietf.org/html/rfc9110#section-15.5.6";
+	case 409: return "https://tools.ietf.org/html/rfc9110#section-15.5.10";
+	case 412: return "https://tools.ietf.org/html/rfc9110#section-15.5.13";
+	case 413: return "https://tools.ietf.org/html/rfc9110#section-15.5.14";
+	case 415: return "https://tools.ietf.org/html/rfc9110#section-15.5.16";
+	case 503: return "https://tools.ietf.org/html/rfc9110#section-15.6.4";
+	default: return "https://tools.ietf.org/html/rfc9110#section-15.6.1";
+	}
+}
+
+static const char *default_detail(int status)
+{
+	switch (status) {
+	case 400: return "One or more validation errors occurred.";
+	case 401: return "The credentials are missing or not valid.";
+	case 403: return "The caller may not do this.";
+	case 404: return "The resource does not exist.";
+	case 405: return "The resource does not support this method.";
+	case 409: return "The request conflicts with the current state of the resource.";
+	case 412: return "The resource has changed since the revision given in If-Match.";
+	case 413: return "The request body is too large.";
+	case 415: return "The request body must be JSON (Content-Type: application/json).";
+	case 503: return "The database is unavailable; try again shortly.";
+	default: return "An internal error occurred.";
+	}
+}
+
+/* errors: {"field": ["message", ...]}, grouped in order of first mention. */
+static enum at_err render_errors(struct json_object *root, const struct at_problem *p)
+{
+	struct json_object *errors, *list;
+	enum at_err rc;
+	size_t i;
+
+	errors = json_object_new_object();
+	if ((rc = at_json_add(root, "errors", errors)))
+		return rc;
+	for (i = 0; i < p->nerrors; i++) {
+		if (!json_object_object_get_ex(errors, p->errors[i].field, &list)) {
+			list = json_object_new_array();
+			if ((rc = at_json_add(errors, p->errors[i].field, list)))
+				return rc;
+		}
+		if (json_object_array_add(list, json_object_new_string(p->errors[i].message)))
+			return AT_ERR_NOMEM;
+	}
+	return AT_OK;
+}
+
+enum at_err at_problem_render(struct at_response *resp, int status,
+			      const struct at_problem *p, const char *trace_id)
+{
+	struct json_object *root;
+	enum at_err rc;
+
+	root = json_object_new_object();
+	if (!root)
+		return AT_ERR_NOMEM;
+	if ((rc = at_json_add_str(root, "type", problem_type(status))) ||
+	    (rc = at_json_add_str(root, "title", at_problem_title(status))) ||
+	    (rc = at_json_add_int(root, "status", status)) ||
+	    (rc = at_json_add_str(root, "detail",
+				  p && p->detail[0] ? p->detail : default_detail(status))) ||
+	    (rc = at_json_add_str(root, "traceId", trace_id)))
+		goto out;
+	if (p && p->nerrors && (rc = render_errors(root, p)))
+		goto out;
+	resp->status = status;
+	at_strlcpy(resp->content_type, "application/problem+json", sizeof(resp->content_type));
+	at_buf_reset(&resp->body);
+	rc = at_json_render(&resp->body, root);
+out:
+	json_object_put(root);
+	return rc;
+}

@@ -1,0 +1,391 @@
+/* settings.c: the INI file and its environment overrides.
+ *
+ * The only file that includes ini.h.  libinih reads lines of at most
+ * INI_MAX_LINE (200) bytes as built by Debian; the readers below refuse a
+ * longer line instead of letting it be split into two bogus ones.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "buf.h"
+#include "settings.h"
+
+#define ENV_PREFIX "APITOKEND_"
+
+enum key_type { K_STR, K_UINT, K_OCTAL, K_SIZE, K_BOOL, K_REVEAL, K_LOGLEVEL };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;		/* of the string field */
+	unsigned long long min, max;
+};
+
+#define STR(sec, key, field) \
+	{ sec, key, K_STR, offsetof(struct at_settings, field), \
+	  sizeof(((struct at_settings *)0)->field), 0, 0 }
+#define NUM(sec, key, type, field, lo, hi) \
+	{ sec, key, type, offsetof(struct at_settings, field), 0, lo, hi }
+
+/* The one list of configuration keys; the environment names derive from it. */
+static const struct key keys[] = {
+	STR("database", "host", db_host),
+	NUM("database", "port", K_UINT, db_port, 0, 65535),
+	STR("database", "socket", db_socket),
+	STR("database", "user", db_user),
+	STR("database", "password", db_password),
+	STR("database", "name", db_name),
+	NUM("database", "connect_timeout", K_UINT, db_connect_timeout, 1, 3600),
+	STR("server", "listen", listen),
+	NUM("server", "socket_mode", K_OCTAL, socket_mode, 0, 0777),
+	NUM("server", "workers", K_UINT, workers, 1, 256),
+	NUM("server", "log_level", K_LOGLEVEL, log_level, 0, 0),
+	STR("security", "key_file", key_file),
+	NUM("security", "trust_remote_user", K_BOOL, trust_remote_user, 0, 0),
+	NUM("security", "reveal", K_REVEAL, reveal, 0, 0),
+	NUM("limits", "max_body", K_SIZE, max_body, 1024, 64ULL << 20),
+	NUM("limits", "max_icon", K_SIZE, max_icon, 1024, 64ULL << 20),
+};
+
+void at_settings_init(struct at_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	at_strlcpy(s->db_host, "localhost", sizeof(s->db_host));
+	s->db_port = 3306;
+	at_strlcpy(s->db_socket, "/run/mysqld/mysqld.sock", sizeof(s->db_socket));
+	at_strlcpy(s->db_user, "apitokend", sizeof(s->db_user));
+	at_strlcpy(s->db_name, "apitokend", sizeof(s->db_name));
+	s->db_connect_timeout = 5;
+	s->socket_mode = 0660;
+	s->workers = 4;
+	s->log_level = AT_LOG_INFO;
+	at_strlcpy(s->key_file, SYSCONFDIR "/apitokend/keys", sizeof(s->key_file));
+	s->trust_remote_user = false;
+	s->reveal = AT_REVEAL_ALLOW;
+	s->max_body = 1u << 20;
+	s->max_icon = 5u * 1000 * 1000;
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Strict unsigned parse: digits only, in range, in the given base. */
+static bool parse_ull(const char *v, int base, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*v || !isdigit((unsigned char)*v))
+		return false;
+	errno = 0;
+	n = strtoull(v, &end, base);
+	if (errno || *end || n < lo || n > hi)
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum at_err set_key(struct at_settings *s, const struct key *k,
+			   const char *value, char *err, size_t errlen)
+{
+	char *field = (char *)s + k->offset;
+	unsigned long long n = 0;
+	bool b;
+
+	switch (k->type) {
+	case K_STR:
+		if (!at_strlcpy(field, value, k->size))
+			goto bad;
+		return AT_OK;
+	case K_UINT:
+		if (!parse_ull(value, 10, k->min, k->max, &n))
+			goto bad;
+		*(unsigned *)(void *)field = (unsigned)n;
+		return AT_OK;
+	case K_OCTAL:
+		if (!parse_ull(value, 8, k->min, k->max, &n))
+			goto bad;
+		*(unsigned *)(void *)field = (unsigned)n;
+		return AT_OK;
+	case K_SIZE:
+		if (!parse_ull(value, 10, k->min, k->max, &n))
+			goto bad;
+		*(size_t *)(void *)field = (size_t)n;
+		return AT_OK;
+	case K_BOOL:
+		if (!parse_bool(value, &b))
+			goto bad;
+		*(bool *)(void *)field = b;
+		return AT_OK;
+	case K_REVEAL:
+		if (!strcmp(value, "allow"))
+			s->reveal = AT_REVEAL_ALLOW;
+		else if (!strcmp(value, "never"))
+			s->reveal = AT_REVEAL_NEVER;
+		else
+			goto bad;
+		return AT_OK;
+	case K_LOGLEVEL:
+		if (!strcmp(value, "error"))
+			s->log_level = AT_LOG_ERROR;
+		else if (!strcmp(value, "warn"))
+			s->log_level = AT_LOG_WARN;
+		else if (!strcmp(value, "info"))
+			s->log_level = AT_LOG_INFO;
+		else if (!strcmp(value, "debug"))
+			s->log_level = AT_LOG_DEBUG;
+		else
+			goto bad;
+		return AT_OK;
+	}
+bad:
+	switch (k->type) {
+	case K_STR:
+		seterr(err, errlen, "[%s] %s: value longer than %zu bytes",
+		       k->section, k->name, k->size - 1);
+		break;
+	case K_UINT:
+	case K_SIZE:
+		seterr(err, errlen, "[%s] %s: not a number from %llu to %llu",
+		       k->section, k->name, k->min, k->max);
+		break;
+	case K_OCTAL:
+		seterr(err, errlen, "[%s] %s: not an octal mode from 0 to 0777",
+		       k->section, k->name);
+		break;
+	case K_BOOL:
+		seterr(err, errlen, "[%s] %s: not true or false", k->section, k->name);
+		break;
+	case K_REVEAL:
+		seterr(err, errlen, "[%s] %s: not allow or never", k->section, k->name);
+		break;
+	case K_LOGLEVEL:
+		seterr(err, errlen, "[%s] %s: not error, warn, info or debug",
+		       k->section, k->name);
+		break;
+	}
+	return AT_ERR_CONFIG;
+}
+
+enum at_err at_settings_set(struct at_settings *s, const char *section, const char *key,
+			    const char *value, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, key))
+			return set_key(s, &keys[i], value, err, errlen);
+	seterr(err, errlen, "[%s] %s: unknown key", section, key);
+	return AT_ERR_CONFIG;
+}
+
+struct load_state {
+	struct at_settings *s;
+	char *err;
+	size_t errlen;
+	enum at_err rc;
+};
+
+static int load_cb(void *ud, const char *section, const char *key, const char *value)
+{
+	struct load_state *st = ud;
+	enum at_err rc;
+
+	rc = at_settings_set(st->s, section, key, value, st->err, st->errlen);
+	if (rc && !st->rc)
+		st->rc = rc;
+	return rc == AT_OK;
+}
+
+/* APITOKEND_DATABASE_SOCKET for [database] socket. */
+static bool env_name(char *out, size_t n, const struct key *k)
+{
+	size_t i, len;
+	int w;
+
+	w = snprintf(out, n, ENV_PREFIX "%s_%s", k->section, k->name);
+	if (w < 0 || (size_t)w >= n)
+		return false;
+	len = (size_t)w;
+	for (i = 0; i < len; i++)
+		out[i] = (char)toupper((unsigned char)out[i]);
+	return true;
+}
+
+enum at_err at_settings_load(struct at_settings *s, const char *path, char *err,
+			     size_t errlen)
+{
+	struct load_state st = { s, err, errlen, AT_OK };
+	char name[96], inner[256];
+	const char *v;
+	size_t i;
+	FILE *fp;
+	int line;
+
+	if (path && *path) {
+		fp = fopen(path, "r");
+		if (!fp) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			return AT_ERR_CONFIG;
+		}
+		/* the callback's message names the key; add the file and line */
+		inner[0] = '\0';
+		st.err = inner;
+		st.errlen = sizeof(inner);
+		line = at_ini_parse_fp(fp, load_cb, &st);
+		fclose(fp);
+		if (line) {
+			if (line < 0)
+				seterr(err, errlen, "%s: cannot read it", path);
+			else if (inner[0])
+				seterr(err, errlen, "%s:%d: %s", path, line, inner);
+			else
+				seterr(err, errlen, "%s:%d: syntax error or line too long",
+				       path, line);
+			return AT_ERR_CONFIG;
+		}
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!env_name(name, sizeof(name), &keys[i]))
+			return AT_ERR_INTERNAL;
+		v = getenv(name);
+		if (!v)
+			continue;
+		if (set_key(s, &keys[i], v, inner, sizeof(inner))) {
+			seterr(err, errlen, "%s: %s", name, inner);
+			return AT_ERR_CONFIG;
+		}
+	}
+	return AT_OK;
+}
+
+/* fgets that refuses over-long lines: libinih would otherwise read the
+ * rest of such a line as a line of its own. */
+struct reader {
+	FILE *fp;
+	const char *str;
+	bool too_long;
+};
+
+static char *reader_check(struct reader *r, char *line, int num)
+{
+	size_t len = strlen(line);
+
+	if (len == (size_t)num - 1 && line[len - 1] != '\n') {
+		r->too_long = true;
+		return NULL;
+	}
+	return line;
+}
+
+static char *read_fp(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+
+	if (!fgets(str, num, r->fp))
+		return NULL;
+	/* the last line of a file may lack its newline without being long */
+	if (feof(r->fp))
+		return str;
+	return reader_check(r, str, num);
+}
+
+static char *read_str(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	const char *nl;
+	size_t len;
+
+	if (!*r->str)
+		return NULL;
+	nl = strchr(r->str, '\n');
+	len = nl ? (size_t)(nl - r->str) + 1 : strlen(r->str);
+	if (len > (size_t)num - 1) {
+		r->too_long = true;
+		return NULL;
+	}
+	memcpy(str, r->str, len);
+	str[len] = '\0';
+	r->str += len;
+	return str;
+}
+
+/* Count lines read so far to report where an over-long line stopped us. */
+struct counted {
+	struct reader r;
+	char *(*read)(char *, int, void *);
+	int lines;
+};
+
+static char *read_counted(char *str, int num, void *stream)
+{
+	struct counted *c = stream;
+	char *p = c->read(str, num, &c->r);
+
+	c->lines++;
+	return p;
+}
+
+static int parse(struct counted *c, at_ini_cb cb, void *ud)
+{
+	int rc = ini_parse_stream(read_counted, c, cb, ud);
+
+	if (rc == 0 && c->r.too_long)
+		return c->lines;
+	return rc;
+}
+
+int at_ini_parse_fp(FILE *fp, at_ini_cb cb, void *ud)
+{
+	struct counted c = { { fp, NULL, false }, read_fp, 0 };
+	int rc = parse(&c, cb, ud);
+
+	if (rc == 0 && ferror(fp))
+		return -1;
+	return rc;
+}
+
+int at_ini_parse_string(const char *text, at_ini_cb cb, void *ud)
+{
+	struct counted c = { { NULL, text, false }, read_str, 0 };
+
+	return parse(&c, cb, ud);
+}
