@@ -128,9 +128,10 @@ static bool strings_valid(struct json_object *v, int depth)
 	}
 }
 
-/* json-c keeps the last of duplicate keys; a client that sends two values
- * for one field has a bug we should tell it about. */
-static bool has_duplicate_keys(const char *text, size_t len, struct json_object *root);
+/* A second look at the text for what json-c lets through: duplicate keys
+ * (it keeps the last; a client sending two values for one field has a bug
+ * we should tell it about) and single-quoted strings. */
+static int scan_text(const char *text, size_t len, struct json_object *root);
 
 enum at_err at_json_parse(const char *text, size_t len, struct json_object **out,
 			  char *err, size_t errlen)
@@ -176,8 +177,12 @@ enum at_err at_json_parse(const char *text, size_t len, struct json_object **out
 		snprintf(err, errlen, "the body holds a string that is not valid UTF-8");
 		goto out;
 	}
-	if (has_duplicate_keys(text, len, obj)) {
+	switch (scan_text(text, len, obj)) {
+	case 1:
 		snprintf(err, errlen, "the body repeats a key within one object");
+		goto out;
+	case 2:
+		snprintf(err, errlen, "the body is not valid JSON: strings take double quotes");
 		goto out;
 	}
 	*out = obj;
@@ -196,6 +201,7 @@ struct dup_scan {
 	const char *s;
 	size_t len, pos;
 	bool dup;
+	bool single_quote;	/* json-c takes 'x' even in strict mode */
 };
 
 static void dup_skip_ws(struct dup_scan *d)
@@ -206,8 +212,15 @@ static void dup_skip_ws(struct dup_scan *d)
 
 static void dup_skip_string(struct dup_scan *d)
 {
+	char quote = d->s[d->pos];
+
+	if (quote != '"') {
+		d->single_quote = true;
+		d->dup = true;	/* stops the scan */
+		return;
+	}
 	d->pos++;	/* opening quote */
-	while (d->pos < d->len && d->s[d->pos] != '"') {
+	while (d->pos < d->len && d->s[d->pos] != quote) {
 		if (d->s[d->pos] == '\\')
 			d->pos++;
 		d->pos++;
@@ -273,6 +286,7 @@ static void dup_value(struct dup_scan *d, struct json_object *v)
 		d->pos++;
 		return;
 	case '"':
+	case '\'':
 		dup_skip_string(d);
 		return;
 	default:
@@ -282,12 +296,13 @@ static void dup_value(struct dup_scan *d, struct json_object *v)
 	}
 }
 
-static bool has_duplicate_keys(const char *text, size_t len, struct json_object *root)
+/* 0: fine, 1: a duplicate key, 2: a single-quoted string. */
+static int scan_text(const char *text, size_t len, struct json_object *root)
 {
-	struct dup_scan d = { text, len, 0, false };
+	struct dup_scan d = { text, len, 0, false, false };
 
 	dup_value(&d, root);
-	return d.dup;
+	return d.single_quote ? 2 : d.dup ? 1 : 0;
 }
 
 enum at_err at_json_add(struct json_object *obj, const char *key, struct json_object *val)
