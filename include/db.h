@@ -31,9 +31,35 @@ enum at_stmt {
 	AT_STMT_ACCOUNT_GET,
 	AT_STMT_USER_GET,
 	AT_STMT_MODULE_OF_ACCOUNT,
+	AT_STMT_AUTH_TOKEN,
+	AT_STMT_AUTH_TOKEN_MODULES,
+	AT_STMT_AUTH_USER,
+	AT_STMT_AUTH_USER_MODULES,
 	AT_STMT_TOKEN_INSERT,
 	AT_STMT_TOKEN_MODULE_ADD,
 	AT_STMT_TOKEN_COUNT_BUMP,
+	AT_STMT_TOKEN_COUNT_DROP,
+	AT_STMT_TOKEN_GET,
+	AT_STMT_TOKEN_LOCK,
+	AT_STMT_TOKEN_MODULES,
+	AT_STMT_TOKEN_SEALED,
+	AT_STMT_TOKEN_LIST_ACCOUNT,
+	AT_STMT_TOKEN_LIST_ALL,
+	AT_STMT_TOKEN_TOTAL_ACCOUNT,
+	AT_STMT_TOKEN_TOTAL_ALL,
+	AT_STMT_TOKEN_UPDATE,
+	AT_STMT_TOKEN_MODULES_CLEAR,
+	AT_STMT_TOKEN_ENABLE,
+	AT_STMT_TOKEN_DISABLE,
+	AT_STMT_TOKEN_DELETE,
+	AT_STMT_TOKEN_ICON_SET,
+	AT_STMT_TOKEN_ICON_CLEAR,
+	AT_STMT_TOKEN_ICON_FLAG,
+	AT_STMT_TOKEN_ICON_GET,
+	AT_STMT_ACCOUNT_MODULES,
+	AT_STMT_MODULE_LIST,
+	AT_STMT_MODULE_TOTAL,
+	AT_STMT_MODULE_GET,
 	AT_STMT__MAX
 };
 
@@ -107,6 +133,12 @@ void at_db_rollback(struct at_db *db);
  * from a request).  On failure err names the server's message. */
 AT_MUST_CHECK enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len,
 					   char *err, size_t errlen);
+
+/* Run fn inside a transaction: commit when it returns AT_OK, roll back
+ * otherwise, and run it again (up to 3 times) when the server reports a
+ * deadlock or lock timeout. */
+AT_MUST_CHECK enum at_err at_db_transact(struct at_db *db,
+					 enum at_err (*fn)(void *arg), void *arg);
 
 /* The last server error, for the log (never sent to a client). */
 const char *at_db_error(const struct at_db *db);

@@ -12,4 +12,20 @@
 /* health.c */
 enum at_err at_health_get(struct at_ctx *ctx);
 
+/* tokens.c: both mounts, …/api-tokens[/{id}[/enable|/disable|/icon]] */
+enum at_err at_tokens_list(struct at_ctx *ctx);
+enum at_err at_tokens_create(struct at_ctx *ctx);
+enum at_err at_tokens_get(struct at_ctx *ctx);
+enum at_err at_tokens_update(struct at_ctx *ctx);
+enum at_err at_tokens_delete(struct at_ctx *ctx);
+enum at_err at_tokens_enable(struct at_ctx *ctx);
+enum at_err at_tokens_disable(struct at_ctx *ctx);
+enum at_err at_tokens_icon_put(struct at_ctx *ctx);
+enum at_err at_tokens_icon_get(struct at_ctx *ctx);
+
+/* modules.c */
+enum at_err at_modules_grantable(struct at_ctx *ctx);	/* /settings/api-tokens/modules */
+enum at_err at_modules_list(struct at_ctx *ctx);	/* /public/v1/accounts/modules */
+enum at_err at_modules_get(struct at_ctx *ctx);
+
 #endif

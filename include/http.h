@@ -93,4 +93,12 @@ const char *at_status_reason(int status);
  * dst is too small. */
 bool at_percent_decode(char *dst, size_t n, const char *src, size_t len);
 
+/* Walk the query string's key=value pairs (split on '&'), percent-decoded
+ * into key and val.  Returns 1 with a pair, 0 at the end, -1 when a pair
+ * does not decode or does not fit. */
+struct at_query_iter {
+	const char *p;
+};
+int at_query_next(struct at_query_iter *it, char *key, size_t klen, char *val, size_t vlen);
+
 #endif

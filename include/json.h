@@ -21,6 +21,12 @@ AT_MUST_CHECK enum at_err at_json_quote(struct at_buf *b, const char *s);
 /* Append obj serialised compactly. */
 AT_MUST_CHECK enum at_err at_json_render(struct at_buf *b, struct json_object *obj);
 
+/* Append obj serialised and wipe json-c's own copy of the text: for
+ * bodies that hold a secret (the caller marks b secret). */
+AT_MUST_CHECK enum at_err at_json_render_secret(struct at_buf *b, struct json_object *obj);
+/* Zero the characters of a json-c string object in place. */
+void at_json_wipe_string(struct json_object *str);
+
 bool at_utf8_valid(const char *s, size_t len);
 
 /* Parse a request body: one JSON value, nothing after it but whitespace,

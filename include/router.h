@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "auth.h"
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
@@ -36,7 +37,7 @@ struct at_ctx {
 	struct at_response *resp;
 	struct at_problem problem;
 	char params[AT_ROUTE_PARAMS][AT_PARAM_MAX];	/* {id} segments in order */
-	char caller_id[32];				/* for the log; "" if none */
+	struct at_caller caller;			/* kind NONE on public routes */
 };
 
 struct json_object;

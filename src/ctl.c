@@ -7,15 +7,17 @@
 
 #include "config.h"
 #include "buf.h"
+#include "auth.h"
+#include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "migrate.h"
 #include "settings.h"
+#include "tokens.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/apitokend/apitokend.ini"
 #define DEFAULT_MIGRATIONS PKGDATADIR "/migrations"
-#define MAX_MODULES 64
-#define ID_TRIES 8
+#define MAX_MODULES AT_TOKEN_MODULES_MAX
 
 struct ctl {
 	struct at_settings settings;
@@ -189,55 +191,19 @@ struct issue {
 	size_t nmodules;
 };
 
-/* Insert the token and its modules in one transaction; a colliding
- * random id is retried with a new one. */
-static enum at_err issue_insert(struct ctl *c, const struct issue *is, const char *by_name,
-			       char *id, char *value)
+struct issue_job {
+	struct ctl *c;
+	struct at_token_new t;
+	char id[AT_TOKEN_ID_LEN + 1];
+	char value[AT_TOKEN_VALUE_LEN + 1];
+};
+
+static enum at_err issue_tx(void *arg)
 {
-	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
-	bool seal = c->settings.reveal == AT_REVEAL_ALLOW;
-	unsigned key_id = 0, tries;
-	enum at_err rc = AT_ERR_DUPLICATE;
-	size_t i;
+	struct issue_job *j = arg;
 
-	for (tries = 0; tries < ID_TRIES && rc == AT_ERR_DUPLICATE; tries++) {
-		at_id_make(id, AT_TOKEN_ID_LEN + 1, "TKN", 2);
-		at_token_value_make(id, value);
-		at_token_hash(c->keys, value, AT_TOKEN_VALUE_LEN, hash);
-		if (seal && (rc = at_token_seal(c->keys, id, value, sealed, &key_id)))
-			break;
-		{
-			struct at_db_param p[] = {
-				AT_DB_P_STR(id), AT_DB_P_STR(is->account), AT_DB_P_STR(is->name),
-				AT_DB_P_OPT(is->description), AT_DB_P_BLOB(hash, sizeof(hash)),
-				seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
-				seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
-				AT_DB_P_STR(is->by), AT_DB_P_STR(by_name),
-			};
-
-			if ((rc = at_db_begin(c->db)))
-				break;
-			rc = at_db_exec(c->db, AT_STMT_TOKEN_INSERT, p, sizeof(p) / sizeof(p[0]),
-					NULL);
-		}
-		for (i = 0; !rc && i < is->nmodules; i++) {
-			struct at_db_param p[] = { AT_DB_P_STR(id), AT_DB_P_STR(is->modules[i]) };
-
-			rc = at_db_exec(c->db, AT_STMT_TOKEN_MODULE_ADD, p, 2, NULL);
-		}
-		if (!rc) {
-			struct at_db_param p = AT_DB_P_STR(is->account);
-
-			rc = at_db_exec(c->db, AT_STMT_TOKEN_COUNT_BUMP, &p, 1, NULL);
-		}
-		if (!rc)
-			rc = at_db_commit(c->db);
-		else
-			at_db_rollback(c->db);
-	}
-	at_wipe(hash, sizeof(hash));
-	at_wipe(sealed, sizeof(sealed));
-	return rc;
+	return at_tokens_insert(j->c->db, j->c->keys, j->c->settings.reveal, &j->t, j->id,
+				j->value);
 }
 
 static int cmd_token_issue(struct ctl *c, int argc, char **argv)
@@ -250,8 +216,8 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 		{ "description", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1];
-	char by_name[256] = "", by_account[32] = "";
+	char by_name[AT_NAME_MAX] = "", by_account[32] = "";
+	struct issue_job job = { .c = c };
 	struct issue is = { 0 };
 	bool found;
 	int o, err = 0;
@@ -320,14 +286,17 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 			return 1;
 		}
 	}
-	if (issue_insert(c, &is, by_name, id, value)) {
+	job.t = (struct at_token_new){ .account_id = is.account, .name = is.name,
+				     .description = is.description, .modules = is.modules,
+				     .nmodules = is.nmodules, .by_id = is.by, .by_name = by_name };
+	if (at_db_transact(c->db, issue_tx, &job)) {
 		fprintf(stderr, "apitokenctl: token issue: %s\n", at_db_error(c->db));
 		return 1;
 	}
-	printf("%s\n", value);
+	printf("%s\n", job.value);
 	fflush(stdout);
-	at_wipe(value, sizeof(value));
-	fprintf(stderr, "issued %s in %s\n", id, is.account);
+	at_wipe(job.value, sizeof(job.value));
+	fprintf(stderr, "issued %s in %s\n", job.id, is.account);
 	return 0;
 }
 

@@ -18,6 +18,18 @@
 #define DB_MAX_PARAMS 32
 #define DB_COL_INITIAL 256
 
+/* The columns of a token as tokens.c reads them (enum token_col there). */
+#define TOKEN_COLUMNS \
+	"t.id, t.name, t.description, t.status, t.has_icon, t.last_access_at, t.revision," \
+	" t.created_at, t.created_by_id, t.created_by_name," \
+	" t.updated_at, t.updated_by_id, t.updated_by_name," \
+	" t.enabled_at, t.enabled_by_id, t.enabled_by_name," \
+	" t.disabled_at, t.disabled_by_id, t.disabled_by_name," \
+	" t.deleted_at, t.deleted_by_id, t.deleted_by_name," \
+	" a.id, a.name, a.type, a.status" \
+	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
+#define MODULE_COLUMNS "m.id, m.name, m.description, m.code, m.account_types, m.revision"
+
 /* Every statement the programs run.  Never built from input. */
 static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_PING] = "SELECT 1",
@@ -37,6 +49,20 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_MODULE_OF_ACCOUNT] =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
+	[AT_STMT_AUTH_TOKEN] =
+		"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status"
+		" FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = ?",
+	[AT_STMT_AUTH_TOKEN_MODULES] =
+		"SELECT m.id, m.code FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
+		" WHERE tm.token_id = ? ORDER BY m.id",
+	[AT_STMT_AUTH_USER] =
+		"SELECT u.status, u.name, a.id, a.name, a.type, a.status"
+		" FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = ?",
+	/* a user holds a module only while the account has it enabled */
+	[AT_STMT_AUTH_USER_MODULES] =
+		"SELECT m.id, m.code FROM user_modules um"
+		" JOIN account_modules am ON am.module_id = um.module_id AND am.account_id = ?"
+		" JOIN modules m ON m.id = um.module_id WHERE um.user_id = ? ORDER BY m.id",
 	[AT_STMT_TOKEN_INSERT] =
 		"INSERT INTO tokens (id, account_id, name, description, status,"
 		" secret_hash, sealed, seal_key_id, revision,"
@@ -44,10 +70,67 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		" VALUES (?, ?, ?, ?, 'Active', ?, ?, ?, 1, UTC_TIMESTAMP(3), ?, ?)",
 	[AT_STMT_TOKEN_MODULE_ADD] =
 		"INSERT INTO token_modules (token_id, module_id) VALUES (?, ?)",
+	/* totals are kept, not counted: COUNT(*) per list is what a big
+	 * account cannot afford */
 	[AT_STMT_TOKEN_COUNT_BUMP] =
 		"INSERT INTO account_token_counts (account_id, tokens, tokens_all)"
 		" VALUES (?, 1, 1) ON DUPLICATE KEY UPDATE"
 		" tokens = tokens + 1, tokens_all = tokens_all + 1",
+	[AT_STMT_TOKEN_COUNT_DROP] =
+		"UPDATE account_token_counts SET tokens = tokens - 1 WHERE account_id = ?",
+	[AT_STMT_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " WHERE t.id = ?",
+	/* lock the token only; the account row stays free for others */
+	[AT_STMT_TOKEN_LOCK] = "SELECT revision FROM tokens WHERE id = ? FOR UPDATE",
+	[AT_STMT_TOKEN_MODULES] =
+		"SELECT m.id, m.name FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
+		" WHERE tm.token_id = ? ORDER BY m.id",
+	[AT_STMT_TOKEN_SEALED] = "SELECT sealed, seal_key_id FROM tokens WHERE id = ?",
+	[AT_STMT_TOKEN_LIST_ACCOUNT] =
+		"SELECT " TOKEN_COLUMNS " WHERE t.account_id = ? AND t.status <> 'Deleted'"
+		" ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?",
+	[AT_STMT_TOKEN_LIST_ALL] =
+		"SELECT " TOKEN_COLUMNS " ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?",
+	[AT_STMT_TOKEN_TOTAL_ACCOUNT] =
+		"SELECT COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)",
+	[AT_STMT_TOKEN_TOTAL_ALL] =
+		"SELECT COALESCE(SUM(tokens_all), 0) FROM account_token_counts",
+	[AT_STMT_TOKEN_UPDATE] =
+		"UPDATE tokens SET name = ?, description = ?, revision = revision + 1,"
+		" updated_at = UTC_TIMESTAMP(3), updated_by_id = ?, updated_by_name = ?"
+		" WHERE id = ?",
+	[AT_STMT_TOKEN_MODULES_CLEAR] = "DELETE FROM token_modules WHERE token_id = ?",
+	[AT_STMT_TOKEN_ENABLE] =
+		"UPDATE tokens SET status = 'Active', revision = revision + 1,"
+		" enabled_at = UTC_TIMESTAMP(3), enabled_by_id = ?, enabled_by_name = ?"
+		" WHERE id = ? AND status = 'Disabled'",
+	[AT_STMT_TOKEN_DISABLE] =
+		"UPDATE tokens SET status = 'Disabled', revision = revision + 1,"
+		" disabled_at = UTC_TIMESTAMP(3), disabled_by_id = ?, disabled_by_name = ?"
+		" WHERE id = ? AND status = 'Active'",
+	/* soft delete: the row stays for Operations, the secret goes */
+	[AT_STMT_TOKEN_DELETE] =
+		"UPDATE tokens SET status = 'Deleted', secret_hash = NULL, sealed = NULL,"
+		" seal_key_id = NULL, revision = revision + 1,"
+		" deleted_at = UTC_TIMESTAMP(3), deleted_by_id = ?, deleted_by_name = ?"
+		" WHERE id = ? AND status <> 'Deleted'",
+	[AT_STMT_TOKEN_ICON_SET] =
+		"INSERT INTO token_icons (token_id, content_type, data, updated_at)"
+		" VALUES (?, ?, ?, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE"
+		" content_type = VALUES(content_type), data = VALUES(data),"
+		" updated_at = VALUES(updated_at)",
+	[AT_STMT_TOKEN_ICON_CLEAR] = "DELETE FROM token_icons WHERE token_id = ?",
+	[AT_STMT_TOKEN_ICON_FLAG] =
+		"UPDATE tokens SET has_icon = ?, revision = revision + 1,"
+		" updated_at = UTC_TIMESTAMP(3), updated_by_id = ?, updated_by_name = ?"
+		" WHERE id = ?",
+	[AT_STMT_TOKEN_ICON_GET] = "SELECT content_type, data FROM token_icons WHERE token_id = ?",
+	[AT_STMT_ACCOUNT_MODULES] =
+		"SELECT " MODULE_COLUMNS " FROM account_modules am"
+		" JOIN modules m ON m.id = am.module_id WHERE am.account_id = ? ORDER BY m.id",
+	[AT_STMT_MODULE_LIST] = "SELECT " MODULE_COLUMNS " FROM modules m ORDER BY m.id LIMIT ? OFFSET ?",
+	/* the catalogue is a few dozen rows */
+	[AT_STMT_MODULE_TOTAL] = "SELECT COUNT(*) FROM modules",
+	[AT_STMT_MODULE_GET] = "SELECT " MODULE_COLUMNS " FROM modules m WHERE m.id = ?",
 };
 
 struct at_db {
@@ -465,6 +548,23 @@ void at_db_rollback(struct at_db *db)
 		return;
 	if (mysql_rollback(db->conn) || mysql_autocommit(db->conn, 1))
 		(void)conn_fail(db);
+}
+
+enum at_err at_db_transact(struct at_db *db, enum at_err (*fn)(void *arg), void *arg)
+{
+	enum at_err rc = AT_ERR_RETRY;
+	unsigned tries;
+
+	for (tries = 0; tries < 3 && rc == AT_ERR_RETRY; tries++) {
+		if ((rc = at_db_begin(db)))
+			return rc;
+		rc = fn(arg);
+		if (!rc)
+			rc = at_db_commit(db);
+		else
+			at_db_rollback(db);
+	}
+	return rc;
 }
 
 enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len, char *err,

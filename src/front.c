@@ -218,7 +218,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 			.path = req.path_ok ? req.path : "(undecodable)",
 			.status = resp.status,
 			.ms = ms_since(&t0),
-			.caller = base->caller_id,
+			.caller = base->caller.id,
 			.error = resp.status >= 500 ? base->problem.internal : NULL,
 		});
 		/* request memory is reused, secrets are not */

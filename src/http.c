@@ -231,3 +231,28 @@ const char *at_status_reason(int status)
 	default: return "Unknown";
 	}
 }
+
+int at_query_next(struct at_query_iter *it, char *key, size_t klen, char *val, size_t vlen)
+{
+	const char *pair, *eq;
+	size_t len;
+
+	while (*it->p == '&')
+		it->p++;
+	if (!*it->p)
+		return 0;
+	pair = it->p;
+	len = strcspn(pair, "&");
+	it->p += len;
+	eq = memchr(pair, '=', len);
+	if (!eq) {
+		if (!at_percent_decode(key, klen, pair, len) || vlen == 0)
+			return -1;
+		val[0] = '\0';
+		return 1;
+	}
+	if (!at_percent_decode(key, klen, pair, (size_t)(eq - pair)) ||
+	    !at_percent_decode(val, vlen, eq + 1, len - (size_t)(eq - pair) - 1))
+		return -1;
+	return 1;
+}

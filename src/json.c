@@ -1,4 +1,5 @@
 /* json.c: json-c helpers with limits. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,32 @@ enum at_err at_json_render(struct at_buf *b, struct json_object *obj)
 	if (!s)
 		return AT_ERR_NOMEM;
 	return at_buf_append(b, s, len);
+}
+
+enum at_err at_json_render_secret(struct at_buf *b, struct json_object *obj)
+{
+	size_t len;
+	const char *s;
+	enum at_err rc;
+
+	s = json_object_to_json_string_length(obj,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (!s)
+		return AT_ERR_NOMEM;
+	rc = at_buf_append(b, s, len);
+	/* json-c caches the text in the object and frees it unwiped */
+	explicit_bzero((void *)(uintptr_t)s, len);
+	return rc;
+}
+
+void at_json_wipe_string(struct json_object *str)
+{
+	const char *s;
+
+	if (!str || !json_object_is_type(str, json_type_string))
+		return;
+	s = json_object_get_string(str);
+	explicit_bzero((void *)(uintptr_t)s, (size_t)json_object_get_string_len(str));
 }
 
 /* Walk a parsed value: strings must be valid UTF-8 (json-c passes raw

@@ -11,6 +11,8 @@ enum route_flag {
 	ROUTE_PUBLIC = 1 << 0,	/* no authentication */
 	ROUTE_JSON = 1 << 1,	/* the body, if any, must be JSON */
 	ROUTE_ICON = 1 << 2,	/* the body is an image up to max_icon */
+	ROUTE_ADMIN = 1 << 3,	/* needs the access-management module */
+	ROUTE_SELF = 1 << 4,	/* …or is a token reading itself ({id}) */
 };
 
 struct route {
@@ -22,8 +24,24 @@ struct route {
 
 /* Static segments before "{id}" ones: the first pattern that matches a
  * path names the resource, and 405 lists the methods of that pattern. */
+#define TOKEN_ROUTES(base) \
+	{ AT_GET, base, at_tokens_list, ROUTE_ADMIN }, \
+	{ AT_POST, base, at_tokens_create, ROUTE_ADMIN | ROUTE_JSON }, \
+	{ AT_GET, base "/{id}", at_tokens_get, ROUTE_ADMIN | ROUTE_SELF }, \
+	{ AT_PUT, base "/{id}", at_tokens_update, ROUTE_ADMIN | ROUTE_JSON }, \
+	{ AT_DELETE, base "/{id}", at_tokens_delete, ROUTE_ADMIN }, \
+	{ AT_POST, base "/{id}/enable", at_tokens_enable, ROUTE_ADMIN }, \
+	{ AT_POST, base "/{id}/disable", at_tokens_disable, ROUTE_ADMIN }, \
+	{ AT_GET, base "/{id}/icon", at_tokens_icon_get, ROUTE_ADMIN | ROUTE_SELF }, \
+	{ AT_PUT, base "/{id}/icon", at_tokens_icon_put, ROUTE_ADMIN | ROUTE_ICON }
+
 static const struct route routes[] = {
 	{ AT_GET, "/settings/api-tokens/health", at_health_get, ROUTE_PUBLIC },
+	{ AT_GET, "/settings/api-tokens/modules", at_modules_grantable, ROUTE_ADMIN },
+	TOKEN_ROUTES("/settings/api-tokens"),
+	TOKEN_ROUTES("/public/v1/accounts/api-tokens"),
+	{ AT_GET, "/public/v1/accounts/modules", at_modules_list, 0 },
+	{ AT_GET, "/public/v1/accounts/modules/{id}", at_modules_get, 0 },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -145,12 +163,35 @@ static enum at_err read_body(struct at_ctx *ctx, const struct route *r)
 	return AT_OK;
 }
 
+/* Who is calling, and may they use this route? */
+static enum at_err authorize(struct at_ctx *ctx, const struct route *r)
+{
+	const struct at_caller *c = &ctx->caller;
+	enum at_err rc;
+
+	if ((rc = at_auth_caller(ctx))) {
+		if (rc == AT_ERR_UNAVAILABLE)
+			at_problem_internal(&ctx->problem, "auth: %s", at_db_error(ctx->db));
+		return rc;
+	}
+	if (!(r->flags & ROUTE_ADMIN) || c->access_management)
+		return AT_OK;
+	/* a token may read its own record, as API clients do to learn
+	 * their account */
+	if ((r->flags & ROUTE_SELF) && c->kind == AT_CALLER_TOKEN &&
+	    !strcmp(ctx->params[0], c->id))
+		return AT_OK;
+	at_problem_detail(&ctx->problem, "This needs the Access Management module.");
+	return AT_ERR_FORBIDDEN;
+}
+
 /* The gates, in order; returns the route to run or an error. */
 static enum at_err route(struct at_ctx *ctx, const struct route **out)
 {
 	struct at_request *req = ctx->req;
 	enum at_method method = req->method == AT_HEAD ? AT_GET : req->method;
 	const struct route *found = NULL;
+	enum at_err rc;
 	size_t i;
 
 	if (!req->path_ok)
@@ -184,6 +225,8 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 			return AT_ERR_INTERNAL;
 		return AT_ERR_METHOD;
 	}
+	if (!((*out)->flags & ROUTE_PUBLIC) && (rc = authorize(ctx, *out)))
+		return rc;
 	if (method == AT_POST || method == AT_PUT || method == AT_PATCH)
 		return read_body(ctx, *out);
 	return AT_OK;
@@ -233,7 +276,8 @@ void at_router_handle(struct at_ctx *ctx)
 	enum at_err rc;
 
 	at_problem_clear(&ctx->problem);
-	ctx->caller_id[0] = '\0';
+	ctx->caller.kind = AT_CALLER_NONE;
+	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);
 	if (!rc)
 		rc = r->handler(ctx);

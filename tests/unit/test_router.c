@@ -104,7 +104,7 @@ static void assert_problem(struct fixture *f, int status, const char *title)
 static void test_unknown_path_is_404(void **state)
 {
 	static const char *const paths[] = {
-		"/", "/settings", "/settings/api-tokens/health/x", "/settings/api-tokens/healthz",
+		"/", "/settings", "/settings/api-tokens/health/x", "/settings/api-tokens/TKN-1/x/y",
 		"/settings/api-tokens//health", "/settings/api-tokens/%zz", "/SETTINGS/api-tokens/health",
 	};
 	struct fixture *f = *state;
@@ -115,6 +115,38 @@ static void test_unknown_path_is_404(void **state)
 
 		run(f, env);
 		assert_problem(f, 404, "Not Found");
+	}
+}
+
+static void test_protected_routes_need_credentials(void **state)
+{
+	static const char *const none[] = {
+		"REQUEST_METHOD", "GET", "REQUEST_URI", "/settings/api-tokens/TKN-0000-0000", NULL,
+	};
+	static const char *const basic[] = {
+		"REQUEST_METHOD", "GET", "REQUEST_URI", "/public/v1/accounts/api-tokens",
+		"HTTP_AUTHORIZATION", "Basic dXNlcjpwYXNz", NULL,
+	};
+	/* right shape, wrong checksum: refused before any query, so the
+	 * unreachable database does not turn it into a 503 */
+	static const char *const forged[] = {
+		"REQUEST_METHOD", "GET", "REQUEST_URI", "/public/v1/accounts/api-tokens",
+		"HTTP_AUTHORIZATION",
+		"Bearer idt:TKN-1234-5678:0000000000000000000000000000000000000000000000000000000000000000",
+		NULL,
+	};
+	/* REMOTE_USER is not trusted unless configured */
+	static const char *const remote[] = {
+		"REQUEST_METHOD", "GET", "REQUEST_URI", "/public/v1/accounts/api-tokens",
+		"REMOTE_USER", "USR-1000-0001", NULL,
+	};
+	const char *const *cases[] = { none, basic, forged, remote };
+	struct fixture *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(f, cases[i]);
+		assert_problem(f, 401, "Authentication Failed");
 	}
 }
 
@@ -209,6 +241,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unknown_path_is_404, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protected_routes_need_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_method_is_405_with_allow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_without_database_is_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_header_and_query, setup, teardown),

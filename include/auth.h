@@ -1,0 +1,60 @@
+/* auth.h: who is calling (SPEC §7).
+ *
+ * A caller is an API token (Authorization: Bearer idt:…) or a user the web
+ * server vouched for in REMOTE_USER, trusted only when the configuration
+ * says so.  HTTP headers never carry identity otherwise.  Every refusal
+ * is the same AT_ERR_AUTH, whatever the cause, so a client cannot tell a
+ * disabled token from a wrong one.
+ */
+#ifndef AT_AUTH_H
+#define AT_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define AT_ID_MAX		24	/* USR-dddd-dddd, TKN-…, AUD-… and NUL */
+#define AT_NAME_MAX		(200 * 4 + 1)	/* 200 characters of UTF-8 */
+#define AT_MODULE_ID_MAX	9	/* MOD-dddd */
+#define AT_CALLER_MODULES	64
+
+enum at_account_type {
+	AT_ACCOUNT_CLIENT,
+	AT_ACCOUNT_VENDOR,
+	AT_ACCOUNT_OPERATIONS,
+	AT_ACCOUNT__MAX
+};
+
+enum at_caller_kind {
+	AT_CALLER_NONE,
+	AT_CALLER_USER,
+	AT_CALLER_TOKEN,
+};
+
+struct at_caller {
+	enum at_caller_kind kind;
+	char id[AT_ID_MAX];
+	char name[AT_NAME_MAX];
+	char account_id[AT_ID_MAX];
+	char account_name[AT_NAME_MAX];
+	enum at_account_type account_type;
+	char modules[AT_CALLER_MODULES][AT_MODULE_ID_MAX];	/* held modules */
+	size_t nmodules;
+	bool access_management;		/* holds the module of that code */
+};
+
+struct at_ctx;
+
+/* Establish ctx->caller from the request, or return AT_ERR_AUTH (or
+ * AT_ERR_UNAVAILABLE when the database is down). */
+AT_MUST_CHECK enum at_err at_auth_caller(struct at_ctx *ctx);
+
+bool at_caller_holds(const struct at_caller *c, const char *module_id);
+/* May this caller see and touch objects of that account? */
+bool at_caller_sees_account(const struct at_caller *c, const char *account_id);
+
+const char *at_account_type_name(enum at_account_type t);
+bool at_account_type_parse(const char *s, enum at_account_type *t);
+
+#endif

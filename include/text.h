@@ -1,0 +1,25 @@
+/* text.h: checks on user-supplied text (names, descriptions, ids). */
+#ifndef AT_TEXT_H
+#define AT_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Number of code points in valid UTF-8. */
+size_t at_utf8_chars(const char *s, size_t len);
+
+/* SPEC §4 names: Unicode letters and digits, space, and - . ' " only. */
+bool at_name_chars_valid(const char *s, size_t len);
+
+/* Make the Unicode character tables ready; call once at start (they come
+ * from glibc's C.UTF-8 locale).  AT_ERR_CONFIG if the locale is missing. */
+AT_MUST_CHECK enum at_err at_text_init(void);
+
+/* "2026-05-09 14:40:28.958" (MariaDB DATETIME(3)) into
+ * "2026-05-09T14:40:28.958Z"; out holds 25 bytes.  False if s is not
+ * such a value. */
+bool at_time_iso(const char *s, char *out, size_t n);
+
+#endif

@@ -1,0 +1,206 @@
+/* auth.c: caller identity. */
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "crypto.h"
+#include "db.h"
+#include "router.h"
+
+#define ACCESS_MANAGEMENT "access-management"
+
+static const char *const type_names[AT_ACCOUNT__MAX] = {
+	[AT_ACCOUNT_CLIENT] = "Client",
+	[AT_ACCOUNT_VENDOR] = "Vendor",
+	[AT_ACCOUNT_OPERATIONS] = "Operations",
+};
+
+const char *at_account_type_name(enum at_account_type t)
+{
+	return (unsigned)t < AT_ACCOUNT__MAX ? type_names[t] : "Client";
+}
+
+bool at_account_type_parse(const char *s, enum at_account_type *t)
+{
+	unsigned i;
+
+	for (i = 0; i < AT_ACCOUNT__MAX; i++) {
+		if (s && !strcmp(s, type_names[i])) {
+			*t = (enum at_account_type)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool at_caller_holds(const struct at_caller *c, const char *module_id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmodules; i++)
+		if (!strcmp(c->modules[i], module_id))
+			return true;
+	return false;
+}
+
+bool at_caller_sees_account(const struct at_caller *c, const char *account_id)
+{
+	return c->account_type == AT_ACCOUNT_OPERATIONS || !strcmp(c->account_id, account_id);
+}
+
+/* Columns account id, name, type, status starting at col. */
+static bool take_account(struct at_caller *c, const struct at_db_rows *rows, unsigned col)
+{
+	const char *id = at_db_rows_str(rows, col, NULL);
+	const char *name = at_db_rows_str(rows, col + 1, NULL);
+	const char *status = at_db_rows_str(rows, col + 3, NULL);
+
+	if (!id || !name || !status || strcmp(status, "Active"))
+		return false;
+	if (!at_account_type_parse(at_db_rows_str(rows, col + 2, NULL), &c->account_type))
+		return false;
+	at_strlcpy(c->account_id, id, sizeof(c->account_id));
+	at_strlcpy(c->account_name, name, sizeof(c->account_name));
+	return true;
+}
+
+static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
+				const struct at_db_param *p, size_t n)
+{
+	struct at_caller *c = &ctx->caller;
+	struct at_db_rows rows;
+	const char *id, *code;
+	enum at_err rc;
+	bool more;
+
+	c->nmodules = 0;
+	c->access_management = false;
+	if ((rc = at_db_query(ctx->db, stmt, p, n, &rows)))
+		return rc;
+	while (!(rc = at_db_rows_next(&rows, &more)) && more) {
+		id = at_db_rows_str(&rows, 0, NULL);
+		code = at_db_rows_str(&rows, 1, NULL);
+		if (!id || c->nmodules == AT_CALLER_MODULES)
+			continue;
+		at_strlcpy(c->modules[c->nmodules++], id, AT_MODULE_ID_MAX);
+		if (code && !strcmp(code, ACCESS_MANAGEMENT))
+			c->access_management = true;
+	}
+	at_db_rows_release(&rows);
+	return rc;
+}
+
+/* The presented value is checked for shape and checksum first, so that
+ * junk costs no query; then one primary-key lookup and a constant-time
+ * comparison of keyed hashes.  An unknown id still computes and compares
+ * a hash, so that the common paths take about the same time. */
+static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len)
+{
+	static const unsigned char no_hash[AT_HASH_LEN];
+	unsigned char presented[AT_HASH_LEN];
+	struct at_caller *c = &ctx->caller;
+	char id[AT_TOKEN_ID_LEN + 1];
+	const unsigned char *stored = no_hash;
+	struct at_db_param p;
+	struct at_db_rows rows;
+	const char *status, *name, *h;
+	size_t hlen = 0;
+	bool found = false, ok = false;
+	enum at_err rc;
+
+	if (at_token_value_parse(value, len, id))
+		return AT_ERR_AUTH;
+	p = AT_DB_P_STR(id);
+	if ((rc = at_db_query(ctx->db, AT_STMT_AUTH_TOKEN, &p, 1, &rows)))
+		return rc;
+	if ((rc = at_db_rows_next(&rows, &found)))
+		goto out;
+	at_token_hash(ctx->keys, value, len, presented);
+	if (found) {
+		status = at_db_rows_str(&rows, 0, NULL);
+		h = at_db_rows_str(&rows, 1, &hlen);
+		name = at_db_rows_str(&rows, 2, NULL);
+		if (h && hlen == AT_HASH_LEN)
+			stored = (const unsigned char *)h;
+		ok = at_hash_equal(presented, stored) && stored != no_hash && status &&
+		     !strcmp(status, "Active") && name && take_account(c, &rows, 3);
+		if (ok) {
+			c->kind = AT_CALLER_TOKEN;
+			at_strlcpy(c->id, id, sizeof(c->id));
+			at_strlcpy(c->name, name, sizeof(c->name));
+		}
+	} else {
+		(void)at_hash_equal(presented, no_hash);
+	}
+	rc = ok ? AT_OK : AT_ERR_AUTH;
+out:
+	at_db_rows_release(&rows);
+	at_wipe(presented, sizeof(presented));
+	if (rc)
+		return rc;
+	return load_modules(ctx, AT_STMT_AUTH_TOKEN_MODULES, &p, 1);
+}
+
+static enum at_err auth_user(struct at_ctx *ctx, const char *user)
+{
+	struct at_caller *c = &ctx->caller;
+	struct at_db_param p[2];
+	struct at_db_rows rows;
+	const char *status, *name;
+	bool found = false;
+	enum at_err rc;
+
+	if (!at_id_valid(user, "USR", 2))
+		return AT_ERR_AUTH;
+	p[0] = AT_DB_P_STR(user);
+	if ((rc = at_db_query(ctx->db, AT_STMT_AUTH_USER, p, 1, &rows)))
+		return rc;
+	rc = at_db_rows_next(&rows, &found);
+	if (!rc) {
+		status = at_db_rows_str(&rows, 0, NULL);
+		name = at_db_rows_str(&rows, 1, NULL);
+		if (!found || !status || strcmp(status, "Active") || !name ||
+		    !take_account(c, &rows, 2)) {
+			rc = AT_ERR_AUTH;
+		} else {
+			c->kind = AT_CALLER_USER;
+			at_strlcpy(c->id, user, sizeof(c->id));
+			at_strlcpy(c->name, name, sizeof(c->name));
+		}
+	}
+	at_db_rows_release(&rows);
+	if (rc)
+		return rc;
+	p[0] = AT_DB_P_STR(c->account_id);
+	p[1] = AT_DB_P_STR(user);
+	return load_modules(ctx, AT_STMT_AUTH_USER_MODULES, p, 2);
+}
+
+enum at_err at_auth_caller(struct at_ctx *ctx)
+{
+	const char *a = ctx->req->authorization;
+	const char *u = ctx->req->remote_user;
+	enum at_err rc = AT_ERR_AUTH;
+	size_t len;
+
+	memset(&ctx->caller, 0, sizeof(ctx->caller));
+	if (a && *a) {
+		/* a token always wins: a web server login does not widen it */
+		if (strncasecmp(a, "Bearer ", 7))
+			goto out;
+		a += 7;
+		while (*a == ' ')
+			a++;
+		len = strlen(a);
+		while (len && a[len - 1] == ' ')
+			len--;
+		rc = auth_token(ctx, a, len);
+	} else if (u && *u && ctx->settings->trust_remote_user) {
+		rc = auth_user(ctx, u);
+	}
+out:
+	if (rc)
+		memset(&ctx->caller, 0, sizeof(ctx->caller));
+	return rc;
+}

@@ -1,0 +1,90 @@
+/* text.c: character classes and time formatting. */
+#include <locale.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "text.h"
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_init(void)
+{
+	/* glibc >= 2.35 ships C.UTF-8 with the full Unicode tables */
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+enum at_err at_text_init(void)
+{
+	pthread_once(&utf8_once, utf8_init);
+	return utf8_locale ? AT_OK : AT_ERR_CONFIG;
+}
+
+/* Decode one code point of valid UTF-8; returns its length. */
+static size_t decode(const unsigned char *s, size_t n, wint_t *cp)
+{
+	if (s[0] < 0x80 || n < 2) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xE0) {
+		*cp = (wint_t)((s[0] & 0x1F) << 6 | (s[1] & 0x3F));
+		return 2;
+	}
+	if (s[0] < 0xF0 || n < 4) {
+		*cp = n < 3 ? 0xFFFD
+			    : (wint_t)((s[0] & 0x0F) << 12 | (s[1] & 0x3F) << 6 | (s[2] & 0x3F));
+		return n < 3 ? n : 3;
+	}
+	*cp = (wint_t)((s[0] & 0x07) << 18 | (s[1] & 0x3F) << 12 | (s[2] & 0x3F) << 6 |
+		       (s[3] & 0x3F));
+	return 4;
+}
+
+size_t at_utf8_chars(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+bool at_name_chars_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	wint_t cp;
+
+	if (at_text_init())
+		return false;
+	while (i < len) {
+		i += decode(p + i, len - i, &cp);
+		if (cp == ' ' || cp == '-' || cp == '.' || cp == '\'' || cp == '"')
+			continue;
+		if (!iswalnum_l(cp, utf8_locale))
+			return false;
+	}
+	return true;
+}
+
+bool at_time_iso(const char *s, char *out, size_t n)
+{
+	char ms[4] = "000";
+	size_t len = s ? strlen(s) : 0, i;
+
+	if (len < 19 || s[10] != ' ' || n < 25)
+		return false;
+	/* fractions beyond milliseconds are cut, fewer are padded */
+	if (len > 19) {
+		if (s[19] != '.')
+			return false;
+		for (i = 0; i < 3 && 20 + i < len; i++)
+			ms[i] = s[20 + i];
+	}
+	snprintf(out, n, "%.10sT%.8s.%sZ", s, s + 11, ms);
+	return true;
+}
