@@ -242,7 +242,7 @@ static enum at_err db_connect(struct at_db *db)
 		 * to us as an outage does */
 		return AT_ERR_UNAVAILABLE;
 	}
-	at_log_info("database connected (%s)", mysql_get_host_info(db->conn));
+	at_log_debug("database connected (%s)", mysql_get_host_info(db->conn));
 	return AT_OK;
 }
 
