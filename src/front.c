@@ -1,6 +1,7 @@
 /* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,8 @@ void at_front_serve(int fd, struct at_ctx *base)
 		at_router_handle(base);
 		front_drain(&f);
 		front_write(&f, &req, &resp);
-		FCGX_Finish_r(&f.rq);
+		/* the request's strings live in libfcgi's parameter block,
+		 * which FCGX_Finish_r frees: log first */
 		at_log_request(&(struct at_log_request){
 			.trace_id = req.trace_id,
 			.method = req.method_name,
@@ -236,6 +238,11 @@ void at_front_serve(int fd, struct at_ctx *base)
 			.caller = base->caller.id,
 			.error = resp.status >= 500 ? base->problem.internal : NULL,
 		});
+		/* the presented credential must not linger in freed memory */
+		if (req.authorization)
+			explicit_bzero((char *)(uintptr_t)req.authorization,
+				       strlen(req.authorization));
+		FCGX_Finish_r(&f.rq);
 		/* request memory is reused, secrets are not */
 		at_buf_reset(&req.body);
 		at_buf_reset(&resp.body);
