@@ -23,6 +23,9 @@ enum at_err at_tokens_disable(struct at_ctx *ctx);
 enum at_err at_tokens_icon_put(struct at_ctx *ctx);
 enum at_err at_tokens_icon_get(struct at_ctx *ctx);
 
+/* verify.c: the nginx auth_request target */
+enum at_err at_verify(struct at_ctx *ctx);
+
 /* modules.c */
 enum at_err at_modules_grantable(struct at_ctx *ctx);	/* /settings/api-tokens/modules */
 enum at_err at_modules_list(struct at_ctx *ctx);	/* /public/v1/accounts/modules */

@@ -68,7 +68,7 @@ void at_request_fill(struct at_request *req, at_param_fn param, void *ud);
 
 struct at_header {
 	char name[32];
-	char value[256];
+	char value[640];	/* X-Token-Modules: up to 64 module ids */
 };
 
 struct at_response {

@@ -17,6 +17,10 @@
 #include "problem.h"
 #include "settings.h"
 
+/* The verify endpoint: outside every public prefix, and behind an nginx
+ * location marked internal. */
+#define AT_VERIFY_PATH "/_apitokend/verify"
+
 #define AT_ROUTE_PARAMS 2
 #define AT_PARAM_MAX 64
 
@@ -38,6 +42,9 @@ struct at_ctx {
 	struct at_problem problem;
 	char params[AT_ROUTE_PARAMS][AT_PARAM_MAX];	/* {id} segments in order */
 	struct at_caller caller;			/* kind NONE on public routes */
+	/* run by the front after the response has gone out */
+	void (*after)(struct at_ctx *ctx);
+	char touch_id[AT_ID_MAX];			/* token whose lastAccessAt is stale */
 };
 
 struct json_object;

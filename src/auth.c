@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "log.h"
 #include "router.h"
 
 #define ACCESS_MANAGEMENT "access-management"
@@ -91,6 +92,16 @@ static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
 	return rc;
 }
 
+/* lastAccessAt: written after the answer has gone out, so a slow write
+ * never delays it; a failure only leaves the time older. */
+static void touch_last_access(struct at_ctx *ctx)
+{
+	struct at_db_param p = AT_DB_P_STR(ctx->touch_id);
+
+	if (at_db_exec(ctx->db, AT_STMT_AUTH_TOKEN_TOUCH, &p, 1, NULL))
+		at_log_warn("lastAccessAt of %s: %s", ctx->touch_id, at_db_error(ctx->db));
+}
+
 /* The presented value is checked for shape and checksum first, so that
  * junk costs no query; then one primary-key lookup and a constant-time
  * comparison of keyed hashes.  An unknown id still computes and compares
@@ -129,6 +140,10 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len)
 			c->kind = AT_CALLER_TOKEN;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
+			if (at_db_rows_int(&rows, 7)) {
+				at_strlcpy(ctx->touch_id, id, sizeof(ctx->touch_id));
+				ctx->after = touch_last_access;
+			}
 		}
 	} else {
 		(void)at_hash_equal(presented, no_hash);
@@ -185,10 +200,8 @@ enum at_err at_auth_caller(struct at_ctx *ctx)
 	size_t len;
 
 	memset(&ctx->caller, 0, sizeof(ctx->caller));
-	if (a && *a) {
+	if (a && !strncasecmp(a, "Bearer ", 7)) {
 		/* a token always wins: a web server login does not widen it */
-		if (strncasecmp(a, "Bearer ", 7))
-			goto out;
 		a += 7;
 		while (*a == ' ')
 			a++;
@@ -197,9 +210,9 @@ enum at_err at_auth_caller(struct at_ctx *ctx)
 			len--;
 		rc = auth_token(ctx, a, len);
 	} else if (u && *u && ctx->settings->trust_remote_user) {
+		/* the web server checked the login (e.g. a Basic header) */
 		rc = auth_user(ctx, u);
 	}
-out:
 	if (rc)
 		memset(&ctx->caller, 0, sizeof(ctx->caller));
 	return rc;

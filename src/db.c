@@ -50,8 +50,18 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
 	[AT_STMT_AUTH_TOKEN] =
-		"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status"
+		"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
+		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
 		" FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = ?",
+	/* at most once a minute per token; the condition also keeps workers
+	 * that race on one token from writing twice */
+	[AT_STMT_AUTH_TOKEN_TOUCH] =
+		"UPDATE tokens SET last_access_at = UTC_TIMESTAMP(3) WHERE id = ?"
+		" AND status = 'Active' AND (last_access_at IS NULL"
+		" OR last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
+	[AT_STMT_VERIFY_PATHS] =
+		"SELECT mp.path_prefix FROM token_modules tm"
+		" JOIN module_paths mp ON mp.module_id = tm.module_id WHERE tm.token_id = ?",
 	[AT_STMT_AUTH_TOKEN_MODULES] =
 		"SELECT m.id, m.code FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
 		" WHERE tm.token_id = ? ORDER BY m.id",

@@ -1,5 +1,6 @@
 /* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -144,37 +145,53 @@ static void front_drain(struct front *f)
 		;
 }
 
+/* Append to a fixed header block; false once it is full. */
+static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(head + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *len)
+		return false;
+	*len += (size_t)n;
+	return true;
+}
+
 /* libfcgi's own printf knows no %zu: headers are formatted here. */
 static void front_write(struct front *f, const struct at_request *req,
 			const struct at_response *resp)
 {
 	FCGX_Stream *out = f->rq.out;
 	bool body = resp->content_type[0] && resp->status != 204 && resp->status != 304;
-	char head[4096];
+	/* room for every header a response can hold, and the fixed ones */
+	char head[AT_RESP_HEADERS * (sizeof(struct at_header) + 4) + 512];
 	size_t len = 0, i;
-	int n;
+	bool ok;
 
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n", resp->status,
-		     at_status_reason(resp->status));
-	len += (size_t)n;
-	if (body) {
-		n = snprintf(head + len, sizeof(head) - len,
-			     "Content-Type: %s\r\nContent-Length: %zu\r\n", resp->content_type,
-			     resp->body.len);
-		len += (size_t)n;
-	}
+	ok = head_add(head, sizeof(head), &len, "Status: %d %s\r\n", resp->status,
+		      at_status_reason(resp->status));
+	if (body)
+		ok = ok && head_add(head, sizeof(head), &len,
+				    "Content-Type: %s\r\nContent-Length: %zu\r\n",
+				    resp->content_type, resp->body.len);
 	/* responses hold tokens and account data: never cache them */
-	n = snprintf(head + len, sizeof(head) - len,
-		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
-	len += (size_t)n;
-	for (i = 0; i < resp->nheaders; i++) {
-		n = snprintf(head + len, sizeof(head) - len, "%s: %s\r\n",
-			     resp->headers[i].name, resp->headers[i].value);
-		len += (size_t)n;
+	ok = ok && head_add(head, sizeof(head), &len,
+			    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+	for (i = 0; ok && i < resp->nheaders; i++)
+		ok = head_add(head, sizeof(head), &len, "%s: %s\r\n", resp->headers[i].name,
+			      resp->headers[i].value);
+	ok = ok && head_add(head, sizeof(head), &len, "\r\n");
+	if (!ok) {
+		/* cannot happen with the sizes above; never send half a head */
+		at_log_error("response headers do not fit");
+		len = (size_t)snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n\r\n");
+		body = false;
 	}
-	/* bounded: 8 headers of at most 32 + 256 bytes fit in head */
-	n = snprintf(head + len, sizeof(head) - len, "\r\n");
-	len += (size_t)n;
 	FCGX_PutStr(head, (int)len, out);
 	if (body && req->method != AT_HEAD && resp->body.len)
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
@@ -243,6 +260,11 @@ void at_front_serve(int fd, struct at_ctx *base)
 			explicit_bzero((char *)(uintptr_t)req.authorization,
 				       strlen(req.authorization));
 		FCGX_Finish_r(&f.rq);
+		/* work that must not delay the answer (lastAccessAt) */
+		if (base->after) {
+			base->after(base);
+			base->after = NULL;
+		}
 		/* request memory is reused, secrets are not */
 		at_buf_reset(&req.body);
 		at_buf_reset(&resp.body);

@@ -37,6 +37,8 @@ struct route {
 
 static const struct route routes[] = {
 	{ AT_GET, "/settings/api-tokens/health", at_health_get, ROUTE_PUBLIC },
+	/* authenticates by itself: refusals must not depend on the route */
+	{ AT_GET, AT_VERIFY_PATH, at_verify, ROUTE_PUBLIC },
 	{ AT_GET, "/settings/api-tokens/modules", at_modules_grantable, ROUTE_ADMIN },
 	TOKEN_ROUTES("/settings/api-tokens"),
 	TOKEN_ROUTES("/public/v1/accounts/api-tokens"),
@@ -259,6 +261,9 @@ static void reply_error(struct at_ctx *ctx, enum at_err err)
 	resp->nheaders = keep;
 	if (status == 503 && at_response_header(resp, "Retry-After", "%d", 5))
 		resp->nheaders = keep;
+	/* RFC 9110: a 401 names the scheme it wants */
+	if (status == 401 && at_response_header(resp, "WWW-Authenticate", "Bearer"))
+		resp->nheaders = keep;
 	if (at_problem_render(resp, status, &ctx->problem, ctx->req->trace_id)) {
 		/* out of memory even for the problem: a fixed body */
 		resp->status = 500;
@@ -276,6 +281,7 @@ void at_router_handle(struct at_ctx *ctx)
 	enum at_err rc;
 
 	at_problem_clear(&ctx->problem);
+	ctx->after = NULL;
 	ctx->caller.kind = AT_CALLER_NONE;
 	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);

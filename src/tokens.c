@@ -1001,7 +1001,7 @@ static enum at_err update_tx(void *arg)
 	struct module_set want, had = { .n = 0 };
 	const char *name = NULL, *desc = NULL;
 	bool ok = true, keep_icon = false, change = false, mods_given;
-	bool has_icon;
+	bool has_icon, icon_change;
 	enum at_err rc;
 	size_t i;
 
@@ -1022,8 +1022,8 @@ static enum at_err update_tx(void *arg)
 	if (json_object_object_get_ex(j->body, "icon", &v)) {
 		ok = check_icon(ctx, v, j->id, &keep_icon) && ok;
 		has_icon = st->has_icon && keep_icon;
-		change |= has_icon != st->has_icon;
 	}
+	icon_change = has_icon != st->has_icon;
 	mods_given = json_object_object_get_ex(j->body, "modules", &v);
 	if (mods_given) {
 		ok = check_modules_shape(ctx, v, &want) && ok;
@@ -1038,9 +1038,11 @@ static enum at_err update_tx(void *arg)
 		mods_given = !same_modules(st, &want);
 		change |= mods_given;
 	}
-	if (!change)
+	if (!change && !icon_change)
 		return AT_OK;	/* nothing to record: the revision stays */
-	{
+	/* ICON_FLAG bumps the revision itself: an icon removal alone must
+	 * count once, not twice */
+	if (change) {
 		struct at_db_param p[] = {
 			AT_DB_P_STR(name), AT_DB_P_OPT(desc), AT_DB_P_STR(ctx->caller.id),
 			AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id),
@@ -1049,7 +1051,7 @@ static enum at_err update_tx(void *arg)
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_UPDATE, p, 5, NULL)))
 			return db_failed(ctx, rc);
 	}
-	if (has_icon != st->has_icon) {
+	if (icon_change) {
 		struct at_db_param p[] = { AT_DB_P_STR(j->id) };
 		struct at_db_param f[] = { AT_DB_P_INT(0), AT_DB_P_STR(ctx->caller.id),
 					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };

@@ -40,15 +40,23 @@ class Foundation(unittest.TestCase):
         self.assertEqual(body, {"status": "ok", "database": "ok"})
 
     def test_unknown_paths_are_404_problems(self):
-        for path in ("/settings/api-tokens/nope/deeper", "/public/v1/nothing"):
+        # The settings mount asks for a login first; a token passes it.
+        token = self.stack.env["APITOKEND_CLIENT_ADMIN_TOKEN"]
+        for path, tok in (("/settings/api-tokens/nope/deeper", token),
+                          ("/public/v1/nothing", None)):
             with self.subTest(path=path):
-                status, headers, body = self.stack.request("GET", path)
+                status, headers, body = self.stack.request("GET", path, token=tok)
                 self.assertProblem(status, headers, body, 404, "Not Found")
+
+    def test_settings_mount_without_credentials_asks_for_a_login(self):
+        status, headers, body = self.stack.request("GET", "/settings/api-tokens")
+        self.assertProblem(status, headers, body, 401, "Authentication Failed")
+        self.assertIn("Basic", headers.get("WWW-Authenticate") or "")
 
     def test_traceparent_is_honoured(self):
         trace = "4bf92f3577b34da6a3ce929d0e0e4736"
         status, headers, body = self.stack.request(
-            "GET", "/settings/api-tokens/nope/deeper",
+            "GET", "/public/v1/nothing",
             headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
         self.assertProblem(status, headers, body, 404, "Not Found")
         self.assertEqual(body["traceId"].split("-")[1], trace)
