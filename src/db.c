@@ -105,7 +105,7 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_TOKEN_TOTAL_ALL] =
 		"SELECT COALESCE(SUM(tokens_all), 0) FROM account_token_counts",
 	[AT_STMT_TOKEN_UPDATE] =
-		"UPDATE tokens SET name = ?, description = ?, revision = revision + 1,"
+		"UPDATE tokens SET name = ?, description = ?, has_icon = ?, revision = revision + 1,"
 		" updated_at = UTC_TIMESTAMP(3), updated_by_id = ?, updated_by_name = ?"
 		" WHERE id = ?",
 	[AT_STMT_TOKEN_MODULES_CLEAR] = "DELETE FROM token_modules WHERE token_id = ?",

@@ -1040,24 +1040,21 @@ static enum at_err update_tx(void *arg)
 	}
 	if (!change && !icon_change)
 		return AT_OK;	/* nothing to record: the revision stays */
-	/* ICON_FLAG bumps the revision itself: an icon removal alone must
-	 * count once, not twice */
-	if (change) {
+	/* one statement for every field, so a change counts once */
+	{
 		struct at_db_param p[] = {
-			AT_DB_P_STR(name), AT_DB_P_OPT(desc), AT_DB_P_STR(ctx->caller.id),
-			AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id),
+			AT_DB_P_STR(name), AT_DB_P_OPT(desc), AT_DB_P_INT(has_icon),
+			AT_DB_P_STR(ctx->caller.id), AT_DB_P_STR(ctx->caller.name),
+			AT_DB_P_STR(j->id),
 		};
 
-		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_UPDATE, p, 5, NULL)))
+		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_UPDATE, p, 6, NULL)))
 			return db_failed(ctx, rc);
 	}
 	if (icon_change) {
-		struct at_db_param p[] = { AT_DB_P_STR(j->id) };
-		struct at_db_param f[] = { AT_DB_P_INT(0), AT_DB_P_STR(ctx->caller.id),
-					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };
+		struct at_db_param p = AT_DB_P_STR(j->id);
 
-		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_CLEAR, p, 1, NULL)) ||
-		    (rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_FLAG, f, 4, NULL)))
+		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_CLEAR, &p, 1, NULL)))
 			return db_failed(ctx, rc);
 	}
 	if (mods_given) {
