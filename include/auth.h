@@ -50,6 +50,10 @@ struct at_ctx;
  * AT_ERR_UNAVAILABLE when the database is down). */
 AT_MUST_CHECK enum at_err at_auth_caller(struct at_ctx *ctx);
 
+/* Make ctx->caller the user user_id (an operator's tool acting for a
+ * named user); AT_ERR_AUTH when there is no such active user. */
+AT_MUST_CHECK enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id);
+
 bool at_caller_holds(const struct at_caller *c, const char *module_id);
 /* May this caller see and touch objects of that account? */
 bool at_caller_sees_account(const struct at_caller *c, const char *account_id);

@@ -68,6 +68,11 @@ unsigned at_keys_current(const struct at_keys *keys);
 /* Keyed BLAKE2b-256 of the whole value. */
 void at_token_hash(const struct at_keys *keys, const char *value, size_t len,
 		   unsigned char *out);
+/* The audit chain link: keyed BLAKE2b-256 (a subkey of the hash key)
+ * over a record's canonical content followed by the previous hash. */
+void at_audit_hash(const struct at_keys *keys, const void *content, size_t len,
+		   const unsigned char *prev, unsigned char *out);
+
 /* Constant-time comparison of two AT_HASH_LEN hashes. */
 bool at_hash_equal(const unsigned char *a, const unsigned char *b);
 

@@ -23,6 +23,16 @@ enum at_err at_tokens_disable(struct at_ctx *ctx);
 enum at_err at_tokens_icon_put(struct at_ctx *ctx);
 enum at_err at_tokens_icon_get(struct at_ctx *ctx);
 
+/* audit.c: /public/v1/audit/records[/{id}] */
+enum at_err at_audit_list(struct at_ctx *ctx);
+enum at_err at_audit_get(struct at_ctx *ctx);
+enum at_err at_audit_create(struct at_ctx *ctx);
+/* Records of one object of account_id (the caller checked visibility). */
+enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
+				 const char *account_id);
+/* tokens.c: /settings/api-tokens/{id}/audit */
+enum at_err at_tokens_audit(struct at_ctx *ctx);
+
 /* verify.c: the nginx auth_request target */
 enum at_err at_verify(struct at_ctx *ctx);
 

@@ -18,16 +18,22 @@ struct at_token_new {
 	const char *description;	/* NULL for none */
 	const char *const *modules;	/* validated MOD-dddd ids */
 	size_t nmodules;
-	const char *by_id;		/* USR-… or TKN-… that creates it */
-	const char *by_name;
 };
 
-/* Insert a new Active token with its modules and count it, inside the
- * caller's transaction.  id receives the new id (AT_TOKEN_ID_LEN + 1
- * bytes), value the token value (AT_TOKEN_VALUE_LEN + 1 bytes; the caller
- * wipes it).  A colliding random id is retried with a new one. */
-AT_MUST_CHECK enum at_err at_tokens_insert(struct at_db *db, const struct at_keys *keys,
-					   enum at_reveal reveal, const struct at_token_new *t,
+struct at_ctx;
+
+/* Insert a new Active token with its modules, count it and write its
+ * audit record, inside the caller's transaction; ctx->caller is the
+ * creator.  id receives the new id (AT_TOKEN_ID_LEN + 1 bytes), value the
+ * token value (AT_TOKEN_VALUE_LEN + 1 bytes; the caller wipes it).  A
+ * colliding random id is retried with a new one. */
+AT_MUST_CHECK enum at_err at_tokens_insert(struct at_ctx *ctx, const struct at_token_new *t,
 					   char *id, char *value);
+
+/* Remove a module from an account: every token of the account loses it,
+ * each change audited, inside the caller's transaction.  *changed counts
+ * the tokens that held it. */
+AT_MUST_CHECK enum at_err at_tokens_strip_module(struct at_ctx *ctx, const char *account_id,
+						 const char *module_id, unsigned *changed);
 
 #endif

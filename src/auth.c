@@ -192,6 +192,17 @@ static enum at_err auth_user(struct at_ctx *ctx, const char *user)
 	return load_modules(ctx, AT_STMT_AUTH_USER_MODULES, p, 2);
 }
 
+enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id)
+{
+	enum at_err rc;
+
+	memset(&ctx->caller, 0, sizeof(ctx->caller));
+	rc = auth_user(ctx, user_id);
+	if (rc)
+		memset(&ctx->caller, 0, sizeof(ctx->caller));
+	return rc;
+}
+
 enum at_err at_auth_caller(struct at_ctx *ctx)
 {
 	const char *a = ctx->req->authorization;

@@ -248,6 +248,24 @@ void at_token_hash(const struct at_keys *keys, const char *value, size_t len,
 			   keys->hash, KEY_LEN);
 }
 
+void at_audit_hash(const struct at_keys *keys, const void *content, size_t len,
+		   const unsigned char *prev, unsigned char *out)
+{
+	unsigned char subkey[KEY_LEN];
+	crypto_generichash_state st;
+
+	/* a key of its own, derived from the hash key, so that chain hashes
+	 * and token hashes can never be confused; keyed, so that someone who
+	 * can write the database cannot rebuild a chain after editing it */
+	crypto_kdf_derive_from_key(subkey, sizeof(subkey), 1, "auditchn", keys->hash);
+	crypto_generichash_init(&st, subkey, sizeof(subkey), AT_HASH_LEN);
+	crypto_generichash_update(&st, content, len);
+	crypto_generichash_update(&st, prev, AT_HASH_LEN);
+	crypto_generichash_final(&st, out, AT_HASH_LEN);
+	sodium_memzero(subkey, sizeof(subkey));
+	sodium_memzero(&st, sizeof(st));
+}
+
 bool at_hash_equal(const unsigned char *a, const unsigned char *b)
 {
 	return sodium_memcmp(a, b, AT_HASH_LEN) == 0;

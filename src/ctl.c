@@ -7,11 +7,13 @@
 
 #include "config.h"
 #include "buf.h"
+#include "audit.h"
 #include "auth.h"
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "migrate.h"
+#include "router.h"
 #include "settings.h"
 #include "tokens.h"
 
@@ -23,6 +25,11 @@ struct ctl {
 	struct at_settings settings;
 	struct at_db *db;
 	struct at_keys *keys;
+	/* commands that change tokens act through the same code as the API,
+	 * as the user named by --by, from a request of their own */
+	struct at_ctx op;
+	struct at_request req;
+	struct at_response resp;
 };
 
 struct command {
@@ -80,6 +87,9 @@ static int load_keys(struct ctl *c)
 static int cmd_migrate(struct ctl *c, int argc, char **argv);
 static int cmd_keygen(struct ctl *c, int argc, char **argv);
 static int cmd_token_issue(struct ctl *c, int argc, char **argv);
+static int cmd_module_add(struct ctl *c, int argc, char **argv);
+static int cmd_module_remove(struct ctl *c, int argc, char **argv);
+static int cmd_audit_verify(struct ctl *c, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "migrate", "[--dir DIR]",
@@ -97,6 +107,18 @@ static const struct command commands[] = {
 	  "Each module must be enabled for the account; --by names the user the\n"
 	  "token's audit shows as its creator.",
 	  cmd_token_issue },
+	{ "module add", "--account ACC-… --module MOD-…",
+	  "Enable a module for an account (its users and tokens may then hold it).",
+	  cmd_module_add },
+	{ "module remove", "--account ACC-… --module MOD-… --by USR-…",
+	  "Disable a module for an account: every token of the account that holds it\n"
+	  "loses it, each change audited as done by the user --by, in one transaction.",
+	  cmd_module_remove },
+	{ "audit verify", "",
+	  "Check every account's audit chain: the sequence, each record's link to the\n"
+	  "one before, and each record's hash over its content.  Names the first\n"
+	  "broken record of each chain and exits 1 if any chain is broken.",
+	  cmd_audit_verify },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -191,6 +213,30 @@ struct issue {
 	size_t nmodules;
 };
 
+/* The operator's context: the user by acts, the request says where from
+ * (the audit records show the user agent "apitokenctl"). */
+static int operator_ctx(struct ctl *c, const char *by, const char *cmd)
+{
+	struct at_ctx *op = &c->op;
+
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.user_agent = "apitokenctl";
+	c->req.query = "";
+	at_buf_init(&c->req.body, 0);
+	at_response_init(&c->resp);
+	op->settings = &c->settings;
+	op->keys = c->keys;
+	op->db = c->db;
+	op->req = &c->req;
+	op->resp = &c->resp;
+	if (!at_id_valid(by, "USR", 2) || at_auth_load_user(op, by)) {
+		fprintf(stderr, "apitokenctl: %s: --by %s is not an active user%s%s\n", cmd, by,
+			at_db_error(c->db)[0] ? ": " : "", at_db_error(c->db));
+		return 1;
+	}
+	return 0;
+}
+
 struct issue_job {
 	struct ctl *c;
 	struct at_token_new t;
@@ -202,8 +248,7 @@ static enum at_err issue_tx(void *arg)
 {
 	struct issue_job *j = arg;
 
-	return at_tokens_insert(j->c->db, j->c->keys, j->c->settings.reveal, &j->t, j->id,
-				j->value);
+	return at_tokens_insert(&j->c->op, &j->t, j->id, j->value);
 }
 
 static int cmd_token_issue(struct ctl *c, int argc, char **argv)
@@ -216,7 +261,6 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 		{ "description", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char by_name[AT_NAME_MAX] = "", by_account[32] = "";
 	struct issue_job job = { .c = c };
 	struct issue is = { 0 };
 	bool found;
@@ -271,13 +315,8 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "apitokenctl: token issue: account %s does not exist\n", is.account);
 		return 1;
 	}
-	if (lookup(c, AT_STMT_USER_GET, is.by, &found, 1, by_name, sizeof(by_name), 2,
-		   by_account, sizeof(by_account)))
+	if (operator_ctx(c, is.by, "token issue"))
 		return 1;
-	if (!found) {
-		fprintf(stderr, "apitokenctl: token issue: user %s does not exist\n", is.by);
-		return 1;
-	}
 	for (i = 0; i < is.nmodules; i++) {
 		if (!module_enabled(c, is.account, is.modules[i], &err)) {
 			if (!err)
@@ -288,7 +327,7 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 	}
 	job.t = (struct at_token_new){ .account_id = is.account, .name = is.name,
 				     .description = is.description, .modules = is.modules,
-				     .nmodules = is.nmodules, .by_id = is.by, .by_name = by_name };
+				     .nmodules = is.nmodules };
 	if (at_db_transact(c->db, issue_tx, &job)) {
 		fprintf(stderr, "apitokenctl: token issue: %s\n", at_db_error(c->db));
 		return 1;
@@ -297,6 +336,112 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv)
 	fflush(stdout);
 	at_wipe(job.value, sizeof(job.value));
 	fprintf(stderr, "issued %s in %s\n", job.id, is.account);
+	return 0;
+}
+
+/* --account and --module (and --by) of the module commands. */
+static int module_args(int argc, char **argv, const struct command *cmd, bool by,
+		       const char **account, const char **module, const char **user)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "by", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	*account = *module = *user = NULL;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': *account = optarg; break;
+		case 'm': *module = optarg; break;
+		case 'b': *user = optarg; break;
+		default: die_usage(cmd);
+		}
+	}
+	if (optind != argc || !*account || !*module || (by && !*user) || (!by && *user))
+		die_usage(cmd);
+	if (!at_id_valid(*account, "ACC", 2) || !at_id_valid(*module, "MOD", 1)) {
+		fprintf(stderr, "apitokenctl: %s: --account takes ACC-dddd-dddd and --module "
+			"MOD-dddd\n", cmd->name);
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_module_add(struct ctl *c, int argc, char **argv)
+{
+	const char *account, *module, *user;
+	struct at_db_param p[2];
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = module_args(argc, argv, &commands[3], false, &account, &module, &user)))
+		return rc;
+	if (open_db(c))
+		return 1;
+	p[0] = AT_DB_P_STR(account);
+	p[1] = AT_DB_P_STR(module);
+	if (at_db_exec(c->db, AT_STMT_ACCOUNT_MODULE_ADD, p, 2, &n)) {
+		fprintf(stderr, "apitokenctl: module add: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s %s for %s\n", module, n ? "enabled" : "was already enabled", account);
+	return 0;
+}
+
+struct strip_job {
+	struct ctl *c;
+	const char *account, *module;
+	unsigned changed;
+};
+
+static enum at_err strip_tx(void *arg)
+{
+	struct strip_job *j = arg;
+
+	return at_tokens_strip_module(&j->c->op, j->account, j->module, &j->changed);
+}
+
+static int cmd_module_remove(struct ctl *c, int argc, char **argv)
+{
+	struct strip_job j = { .c = c };
+	const char *user;
+	int rc;
+
+	if ((rc = module_args(argc, argv, &commands[4], true, &j.account, &j.module, &user)))
+		return rc;
+	if (at_crypto_init() || load_keys(c) || open_db(c) ||
+	    operator_ctx(c, user, "module remove"))
+		return 1;
+	if (at_db_transact(c->db, strip_tx, &j)) {
+		fprintf(stderr, "apitokenctl: module remove: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s removed from %s; %u token%s lost it\n", j.module, j.account, j.changed,
+	       j.changed == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
+{
+	unsigned broken = 0;
+
+	if (argc != 1)
+		die_usage(&commands[5]);
+	if (at_crypto_init() || load_keys(c) || open_db(c))
+		return 1;
+	if (at_audit_verify(c->db, c->keys, stdout, &broken)) {
+		fprintf(stderr, "apitokenctl: audit verify: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	if (broken) {
+		printf("%u chain%s broken\n", broken, broken == 1 ? "" : "s");
+		return 1;
+	}
+	printf("every chain is intact\n");
 	return 0;
 }
 
@@ -370,6 +515,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	status = cmd->run(&c, argc - i, argv + i);
+	at_response_release(&c.resp);
 	at_db_free(c.db);
 	at_keys_free(c.keys);
 	at_wipe(c.settings.db_password, sizeof(c.settings.db_password));

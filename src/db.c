@@ -28,6 +28,13 @@
 	" t.deleted_at, t.deleted_by_id, t.deleted_by_name," \
 	" a.id, a.name, a.type, a.status" \
 	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
+/* The columns of an audit record as audit.c reads them (enum audit_col). */
+#define AUDIT_COLUMNS \
+	"r.id, r.account_id, r.seq, r.event, r.timestamp, r.summary, r.details," \
+	" r.object_id, r.object_name, r.object_type, r.object_revision," \
+	" r.actor_id, r.actor_name, r.actor_account_id, r.actor_account_name," \
+	" r.request_ip, r.request_user_agent, r.request_id, r.documents, r.prev_hash, r.hash" \
+	" FROM audit_records r"
 #define MODULE_COLUMNS "m.id, m.name, m.description, m.code, m.account_types, m.revision"
 
 /* Every statement the programs run.  Never built from input. */
@@ -137,10 +144,58 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_ACCOUNT_MODULES] =
 		"SELECT " MODULE_COLUMNS " FROM account_modules am"
 		" JOIN modules m ON m.id = am.module_id WHERE am.account_id = ? ORDER BY m.id",
+	[AT_STMT_ACCOUNT_MODULE_ADD] =
+		"INSERT IGNORE INTO account_modules (account_id, module_id) VALUES (?, ?)",
+	[AT_STMT_ACCOUNT_MODULE_DROP] =
+		"DELETE FROM account_modules WHERE account_id = ? AND module_id = ?",
+	/* Deleted tokens keep their modules: they are history */
+	[AT_STMT_TOKENS_WITH_MODULE] =
+		"SELECT t.id FROM tokens t JOIN token_modules tm ON tm.token_id = t.id"
+		" WHERE t.account_id = ? AND tm.module_id = ? AND t.status <> 'Deleted' ORDER BY t.id",
+	[AT_STMT_TOKEN_MODULE_DROP] =
+		"DELETE FROM token_modules WHERE token_id = ? AND module_id = ?",
+	[AT_STMT_TOKEN_TOUCH_UPDATED] =
+		"UPDATE tokens SET revision = revision + 1, updated_at = UTC_TIMESTAMP(3),"
+		" updated_by_id = ?, updated_by_name = ? WHERE id = ?",
 	[AT_STMT_MODULE_LIST] = "SELECT " MODULE_COLUMNS " FROM modules m ORDER BY m.id LIMIT ? OFFSET ?",
 	/* the catalogue is a few dozen rows */
 	[AT_STMT_MODULE_TOTAL] = "SELECT COUNT(*) FROM modules",
 	[AT_STMT_MODULE_GET] = "SELECT " MODULE_COLUMNS " FROM modules m WHERE m.id = ?",
+	/* an exclusive lock on the chain head, made on first use: INSERT
+	 * IGNORE would take a shared one and two writers would deadlock */
+	[AT_STMT_AUDIT_HEAD_ENSURE] =
+		"INSERT INTO audit_chain_heads (account_id, seq, hash) VALUES (?, 0, ?)"
+		" ON DUPLICATE KEY UPDATE seq = seq",
+	[AT_STMT_AUDIT_HEAD_LOCK] =
+		"SELECT seq, hash FROM audit_chain_heads WHERE account_id = ? FOR UPDATE",
+	[AT_STMT_AUDIT_HEAD_SET] =
+		"UPDATE audit_chain_heads SET seq = ?, hash = ? WHERE account_id = ?",
+	[AT_STMT_AUDIT_INSERT] =
+		"INSERT INTO audit_records (id, account_id, seq, event, timestamp, summary,"
+		" details, object_id, object_name, object_type, object_revision, actor_id,"
+		" actor_name, actor_account_id, actor_account_name, request_ip,"
+		" request_user_agent, request_id, documents, prev_hash, hash)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[AT_STMT_AUDIT_GET] = "SELECT " AUDIT_COLUMNS " WHERE r.id = ?",
+	[AT_STMT_AUDIT_LIST_ACCOUNT] =
+		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ?"
+		" ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
+	[AT_STMT_AUDIT_LIST_ALL] =
+		"SELECT " AUDIT_COLUMNS " ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
+	/* the chain head's seq is the account's record count */
+	[AT_STMT_AUDIT_TOTAL_ACCOUNT] =
+		"SELECT COALESCE((SELECT seq FROM audit_chain_heads WHERE account_id = ?), 0)",
+	[AT_STMT_AUDIT_TOTAL_ALL] = "SELECT COALESCE(SUM(seq), 0) FROM audit_chain_heads",
+	/* the object's own account only: an extension's record naming a
+	 * token of another account must not show up in that token's trail */
+	[AT_STMT_AUDIT_LIST_OBJECT] =
+		"SELECT " AUDIT_COLUMNS " WHERE r.object_id = ? AND r.account_id = ?"
+		" ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
+	[AT_STMT_AUDIT_TOTAL_OBJECT] =
+		"SELECT COUNT(*) FROM audit_records WHERE object_id = ? AND account_id = ?",
+	[AT_STMT_AUDIT_CHAINS] = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
+	[AT_STMT_AUDIT_CHAIN_PAGE] =
+		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
 };
 
 struct at_db {

@@ -33,7 +33,8 @@ struct route {
 	{ AT_POST, base "/{id}/enable", at_tokens_enable, ROUTE_ADMIN }, \
 	{ AT_POST, base "/{id}/disable", at_tokens_disable, ROUTE_ADMIN }, \
 	{ AT_GET, base "/{id}/icon", at_tokens_icon_get, ROUTE_ADMIN | ROUTE_SELF }, \
-	{ AT_PUT, base "/{id}/icon", at_tokens_icon_put, ROUTE_ADMIN | ROUTE_ICON }
+	{ AT_PUT, base "/{id}/icon", at_tokens_icon_put, ROUTE_ADMIN | ROUTE_ICON }, \
+	{ AT_GET, base "/{id}/audit", at_tokens_audit, ROUTE_ADMIN }
 
 static const struct route routes[] = {
 	{ AT_GET, "/settings/api-tokens/health", at_health_get, ROUTE_PUBLIC },
@@ -42,6 +43,9 @@ static const struct route routes[] = {
 	{ AT_GET, "/settings/api-tokens/modules", at_modules_grantable, ROUTE_ADMIN },
 	TOKEN_ROUTES("/settings/api-tokens"),
 	TOKEN_ROUTES("/public/v1/accounts/api-tokens"),
+	{ AT_GET, "/public/v1/audit/records", at_audit_list, ROUTE_ADMIN },
+	{ AT_POST, "/public/v1/audit/records", at_audit_create, ROUTE_JSON },
+	{ AT_GET, "/public/v1/audit/records/{id}", at_audit_get, ROUTE_ADMIN },
 	{ AT_GET, "/public/v1/accounts/modules", at_modules_list, 0 },
 	{ AT_GET, "/public/v1/accounts/modules/{id}", at_modules_get, 0 },
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "audit.h"
 #include "json.h"
 #include "list.h"
 #include "log.h"
@@ -63,14 +64,19 @@ struct token_state {
 	size_t nmodules;
 };
 
+enum audit_event { EV_CREATED, EV_UPDATED, EV_ENABLED, EV_DISABLED, EV_DELETED, EV_REVEALED };
+
+static enum at_err audit_token(struct at_ctx *ctx, const char *id, enum audit_event ev,
+			       struct json_object *before, const char *const *changes,
+			       size_t nchanges);
+
 /* ---- shared with apitokenctl ------------------------------------------ */
 
-enum at_err at_tokens_insert(struct at_db *db, const struct at_keys *keys,
-			     enum at_reveal reveal, const struct at_token_new *t, char *id,
+enum at_err at_tokens_insert(struct at_ctx *ctx, const struct at_token_new *t, char *id,
 			     char *value)
 {
 	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
-	bool seal = reveal == AT_REVEAL_ALLOW;
+	bool seal = ctx->settings->reveal == AT_REVEAL_ALLOW;
 	enum at_err rc = AT_ERR_DUPLICATE;
 	unsigned key_id = 0, tries;
 	size_t i;
@@ -79,28 +85,30 @@ enum at_err at_tokens_insert(struct at_db *db, const struct at_keys *keys,
 	for (tries = 0; tries < ID_TRIES && rc == AT_ERR_DUPLICATE; tries++) {
 		at_id_make(id, AT_TOKEN_ID_LEN + 1, "TKN", 2);
 		at_token_value_make(id, value);
-		at_token_hash(keys, value, AT_TOKEN_VALUE_LEN, hash);
-		if (seal && (rc = at_token_seal(keys, id, value, sealed, &key_id)))
+		at_token_hash(ctx->keys, value, AT_TOKEN_VALUE_LEN, hash);
+		if (seal && (rc = at_token_seal(ctx->keys, id, value, sealed, &key_id)))
 			goto out;
 		struct at_db_param p[] = {
 			AT_DB_P_STR(id), AT_DB_P_STR(t->account_id), AT_DB_P_STR(t->name),
 			AT_DB_P_OPT(t->description), AT_DB_P_BLOB(hash, sizeof(hash)),
 			seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
 			seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
-			AT_DB_P_STR(t->by_id), AT_DB_P_STR(t->by_name),
+			AT_DB_P_STR(ctx->caller.id), AT_DB_P_STR(ctx->caller.name),
 		};
-		rc = at_db_exec(db, AT_STMT_TOKEN_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+		rc = at_db_exec(ctx->db, AT_STMT_TOKEN_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
 	}
 	for (i = 0; !rc && i < t->nmodules; i++) {
 		struct at_db_param p[] = { AT_DB_P_STR(id), AT_DB_P_STR(t->modules[i]) };
 
-		rc = at_db_exec(db, AT_STMT_TOKEN_MODULE_ADD, p, 2, NULL);
+		rc = at_db_exec(ctx->db, AT_STMT_TOKEN_MODULE_ADD, p, 2, NULL);
 	}
 	if (!rc) {
 		struct at_db_param p = AT_DB_P_STR(t->account_id);
 
-		rc = at_db_exec(db, AT_STMT_TOKEN_COUNT_BUMP, &p, 1, NULL);
+		rc = at_db_exec(ctx->db, AT_STMT_TOKEN_COUNT_BUMP, &p, 1, NULL);
 	}
+	if (!rc)
+		rc = audit_token(ctx, id, EV_CREATED, NULL, NULL, 0);
 out:
 	at_wipe(hash, sizeof(hash));
 	at_wipe(sealed, sizeof(sealed));
@@ -435,6 +443,103 @@ static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 out:
 	at_db_rows_release(&rows);
 	return db_failed(ctx, rc);
+}
+
+/* ---- audit records ---------------------------------------------------------- */
+
+static const struct {
+	const char *key;	/* platform.accounts.api-token.<key> */
+	const char *verb;	/* for the summary */
+} audit_events[] = {
+	[EV_CREATED] = { "created", "created" },
+	[EV_UPDATED] = { "updated", "changed" },
+	[EV_ENABLED] = { "enabled", "enabled" },
+	[EV_DISABLED] = { "disabled", "disabled" },
+	[EV_DELETED] = { "deleted", "deleted" },
+	[EV_REVEALED] = { "revealed", "revealed the value of" },
+};
+
+/* The token as an audit document: what a GET shows, with the value
+ * masked: a record never holds a secret. */
+static enum at_err token_document(struct at_ctx *ctx, const char *id, struct json_object **out,
+				  char *account, size_t alen, long long *revision)
+{
+	struct at_db_param p = AT_DB_P_STR(id);
+	struct at_db_rows rows;
+	char masked[AT_TOKEN_ID_LEN + 16];
+	bool found = false;
+	enum at_err rc;
+
+	*out = NULL;
+	snprintf(masked, sizeof(masked), "idt:%s:********", id);
+	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
+		return rc;
+	if (!(rc = at_db_rows_next(&rows, &found)) && !found)
+		rc = AT_ERR_NOT_FOUND;
+	if (!rc) {
+		if (account)
+			at_strlcpy(account, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL), alen);
+		if (revision)
+			*revision = at_db_rows_int(&rows, TC_REVISION);
+		rc = render_token(ctx, &rows, F_DEFAULT_ONE, masked, out);
+	}
+	at_db_rows_release(&rows);
+	return rc;
+}
+
+/* One record for a change of token id, in the change's transaction:
+ * documents hold the token before (when given) and after, and for an
+ * update the names of the fields that changed.  Takes before. */
+static enum at_err audit_token(struct at_ctx *ctx, const char *id, enum audit_event ev,
+			       struct json_object *before, const char *const *changes,
+			       size_t nchanges)
+{
+	struct json_object *docs = NULL, *after = NULL, *list, *namev;
+	struct at_audit_record r = { .object_id = id, .object_type = "ApiToken" };
+	char account[AT_ID_MAX], event[64], summary[2048], details[256], rid[AT_AUDIT_ID_LEN + 1];
+	const char *name = "";
+	enum at_err rc;
+	size_t i;
+
+	if ((rc = token_document(ctx, id, &after, account, sizeof(account), &r.object_revision)))
+		goto out;
+	docs = json_object_new_object();
+	if (!docs) {
+		rc = AT_ERR_NOMEM;
+		goto out;
+	}
+	if (before && (rc = at_json_add(docs, "before", json_object_get(before))))
+		goto out;
+	if ((rc = at_json_add(docs, "after", json_object_get(after))))
+		goto out;
+	if (nchanges) {
+		list = json_object_new_array();
+		if ((rc = at_json_add(docs, "changes", list)))
+			goto out;
+		for (i = 0; i < nchanges; i++)
+			if ((rc = at_json_push(list, json_object_new_string(changes[i]))))
+				goto out;
+	}
+	if (json_object_object_get_ex(after, "name", &namev))
+		name = json_object_get_string(namev);
+	snprintf(event, sizeof(event), "platform.accounts.api-token.%s", audit_events[ev].key);
+	snprintf(summary, sizeof(summary), "%s %s API token %s (%s)", ctx->caller.name,
+		 audit_events[ev].verb, name, id);
+	snprintf(details, sizeof(details), "{{actor.name}} ({{actor.id}}) %s API token "
+		 "{{object.name}} ({{object.id}}).", audit_events[ev].verb);
+	r.event = event;
+	r.summary = summary;
+	r.details = details;
+	r.account_id = account;
+	r.object_name = name;
+	r.documents = json_object_to_json_string_ext(docs, JSON_C_TO_STRING_PLAIN);
+	at_audit_actor(&r, ctx);
+	rc = at_audit_append(ctx->db, ctx->keys, &r, rid);
+out:
+	json_object_put(before);
+	json_object_put(after);
+	json_object_put(docs);
+	return rc;
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -774,6 +879,18 @@ out:
 	return db_failed(ctx, rc);
 }
 
+struct reveal_job {
+	struct at_ctx *ctx;
+	const char *id;
+};
+
+static enum at_err reveal_tx(void *arg)
+{
+	struct reveal_job *j = arg;
+
+	return db_failed(j->ctx, audit_token(j->ctx, j->id, EV_REVEALED, NULL, NULL, 0));
+}
+
 enum at_err at_tokens_get(struct at_ctx *ctx)
 {
 	char value[AT_TOKEN_VALUE_LEN + 1];
@@ -791,10 +908,13 @@ enum at_err at_tokens_get(struct at_ctx *ctx)
 				  "Management module.");
 		return AT_ERR_FORBIDDEN;
 	}
-	/* visibility first: a reveal of someone else's token is a 404 */
+	/* visibility first: a reveal of someone else's token is a 404; no
+	 * value leaves without its audit record committed */
 	if ((rc = token_visible(ctx, id)) || (rc = reveal(ctx, id, value)))
 		return rc;
-	rc = reply_token(ctx, id, 200, fields, value);
+	rc = at_db_transact(ctx->db, reveal_tx, &(struct reveal_job){ ctx, id });
+	if (!rc)
+		rc = reply_token(ctx, id, 200, fields, value);
 	at_wipe(value, sizeof(value));
 	return rc;
 }
@@ -868,8 +988,7 @@ static enum at_err create_tx(void *arg)
 {
 	struct create_job *j = arg;
 
-	return at_tokens_insert(j->ctx->db, j->ctx->keys, j->ctx->settings->reveal, &j->t, j->id,
-				j->value);
+	return at_tokens_insert(j->ctx, &j->t, j->id, j->value);
 }
 
 /* account: {"id"} names the account; only Operations may name another. */
@@ -950,8 +1069,6 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 		mods[i] = want.ids[i];
 	j->t.modules = mods;
 	j->t.nmodules = want.n;
-	j->t.by_id = ctx->caller.id;
-	j->t.by_name = ctx->caller.name;
 	if ((rc = at_db_transact(ctx->db, create_tx, j))) {
 		db_failed(ctx, rc);
 		goto out;
@@ -1002,8 +1119,10 @@ static enum at_err update_tx(void *arg)
 	const char *name = NULL, *desc = NULL;
 	bool ok = true, keep_icon = false, change = false, mods_given;
 	bool has_icon, icon_change;
+	struct json_object *before = NULL;
+	const char *changes[4];
+	size_t i, nchanges = 0;
 	enum at_err rc;
-	size_t i;
 
 	at_problem_clear(&ctx->problem);
 	if ((rc = lock_token(ctx, j->id, st)))
@@ -1040,6 +1159,16 @@ static enum at_err update_tx(void *arg)
 	}
 	if (!change && !icon_change)
 		return AT_OK;	/* nothing to record: the revision stays */
+	if (strcmp(name, st->name))
+		changes[nchanges++] = "name";
+	if ((desc == NULL) != !st->has_description || (desc && strcmp(desc, st->description)))
+		changes[nchanges++] = "description";
+	if (icon_change)
+		changes[nchanges++] = "icon";
+	if (mods_given)
+		changes[nchanges++] = "modules";
+	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
+		return db_failed(ctx, rc);
 	/* one statement for every field, so a change counts once */
 	{
 		struct at_db_param p[] = {
@@ -1049,27 +1178,31 @@ static enum at_err update_tx(void *arg)
 		};
 
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_UPDATE, p, 6, NULL)))
-			return db_failed(ctx, rc);
+			goto fail;
 	}
 	if (icon_change) {
 		struct at_db_param p = AT_DB_P_STR(j->id);
 
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_CLEAR, &p, 1, NULL)))
-			return db_failed(ctx, rc);
+			goto fail;
 	}
 	if (mods_given) {
 		struct at_db_param p = AT_DB_P_STR(j->id);
 
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_MODULES_CLEAR, &p, 1, NULL)))
-			return db_failed(ctx, rc);
+			goto fail;
 		for (i = 0; i < want.n; i++) {
 			struct at_db_param m[] = { AT_DB_P_STR(j->id), AT_DB_P_STR(want.ids[i]) };
 
 			if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_MODULE_ADD, m, 2, NULL)))
-				return db_failed(ctx, rc);
+				goto fail;
 		}
 	}
-	return AT_OK;
+	rc = audit_token(ctx, j->id, EV_UPDATED, before, changes, nchanges);
+	return db_failed(ctx, rc);
+fail:
+	json_object_put(before);
+	return db_failed(ctx, rc);
 }
 
 enum at_err at_tokens_update(struct at_ctx *ctx)
@@ -1107,8 +1240,10 @@ static enum at_err state_tx(void *arg)
 {
 	static const enum at_stmt stmts[] = { AT_STMT_TOKEN_ENABLE, AT_STMT_TOKEN_DISABLE,
 					      AT_STMT_TOKEN_DELETE };
+	static const enum audit_event events[] = { EV_ENABLED, EV_DISABLED, EV_DELETED };
 	struct state_job *j = arg;
 	struct at_ctx *ctx = j->ctx;
+	struct json_object *before = NULL;
 	uint64_t affected = 0;
 	enum at_err rc;
 
@@ -1123,22 +1258,29 @@ static enum at_err state_tx(void *arg)
 		at_problem_detail(&ctx->problem, "The token is already Disabled.");
 		return AT_ERR_CONFLICT;
 	}
+	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
+		return db_failed(ctx, rc);
 	{
 		struct at_db_param p[] = { AT_DB_P_STR(ctx->caller.id),
 					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };
 
 		if ((rc = at_db_exec(ctx->db, stmts[j->change], p, 3, &affected)))
-			return db_failed(ctx, rc);
+			goto fail;
 	}
-	if (affected != 1)
-		return AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
+	if (affected != 1) {
+		rc = AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
+		goto fail;
+	}
 	if (j->change == CHANGE_DELETE) {
 		struct at_db_param p = AT_DB_P_STR(j->st.account_id);
 
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_COUNT_DROP, &p, 1, NULL)))
-			return db_failed(ctx, rc);
+			goto fail;
 	}
-	return AT_OK;
+	return db_failed(ctx, audit_token(ctx, j->id, events[j->change], before, NULL, 0));
+fail:
+	json_object_put(before);
+	return db_failed(ctx, rc);
 }
 
 static enum at_err change_state(struct at_ctx *ctx, enum state_change change)
@@ -1203,14 +1345,18 @@ struct icon_job {
 
 static enum at_err icon_tx(void *arg)
 {
+	static const char *const changes[] = { "icon" };
 	struct icon_job *j = arg;
 	struct at_ctx *ctx = j->ctx;
 	struct at_buf *b = &ctx->req->body;
+	struct json_object *before = NULL;
 	enum at_err rc;
 
 	at_problem_clear(&ctx->problem);
 	if ((rc = lock_token(ctx, j->id, &j->st)))
 		return rc;
+	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
+		return db_failed(ctx, rc);
 	{
 		struct at_db_param p[] = { AT_DB_P_STR(j->id), AT_DB_P_STR(j->type),
 					   AT_DB_P_BLOB(b->data, b->len) };
@@ -1218,10 +1364,12 @@ static enum at_err icon_tx(void *arg)
 					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };
 
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_SET, p, 3, NULL)) ||
-		    (rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_FLAG, f, 4, NULL)))
+		    (rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_FLAG, f, 4, NULL))) {
+			json_object_put(before);
 			return db_failed(ctx, rc);
+		}
 	}
-	return AT_OK;
+	return db_failed(ctx, audit_token(ctx, j->id, EV_UPDATED, before, changes, 1));
 }
 
 enum at_err at_tokens_icon_put(struct at_ctx *ctx)
@@ -1277,4 +1425,88 @@ enum at_err at_tokens_icon_get(struct at_ctx *ctx)
 out:
 	at_db_rows_release(&rows);
 	return db_failed(ctx, rc);
+}
+
+/* ---- the audit trail of one token, and module removal ------------------------ */
+
+enum at_err at_tokens_audit(struct at_ctx *ctx)
+{
+	struct at_db_param p;
+	struct at_db_rows rows;
+	char account[AT_ID_MAX] = "";
+	const char *id;
+	bool found = false;
+	enum at_err rc;
+
+	if ((rc = token_id_param(ctx, &id)))
+		return rc;
+	p = AT_DB_P_STR(id);
+	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
+		return db_failed(ctx, rc);
+	rc = at_db_rows_next(&rows, &found);
+	if (!rc && (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
+				       at_db_rows_str(&rows, TC_STATUS, NULL))))
+		rc = AT_ERR_NOT_FOUND;
+	if (!rc)
+		at_strlcpy(account, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL), sizeof(account));
+	at_db_rows_release(&rows);
+	if (rc)
+		return db_failed(ctx, rc);
+	return at_audit_object_list(ctx, id, account);
+}
+
+enum at_err at_tokens_strip_module(struct at_ctx *ctx, const char *account_id,
+				   const char *module_id, unsigned *changed)
+{
+	static const char *const changes[] = { "modules" };
+	struct at_db_param p[] = { AT_DB_P_STR(account_id), AT_DB_P_STR(module_id) };
+	char (*ids)[AT_TOKEN_ID_LEN + 1] = NULL, (*tmp)[AT_TOKEN_ID_LEN + 1];
+	struct json_object *before;
+	struct at_db_rows rows;
+	size_t n = 0, cap = 0, i;
+	enum at_err rc;
+	const char *id;
+	bool more;
+
+	*changed = 0;
+	/* the tokens first (the connection is needed for each change) */
+	if ((rc = at_db_query(ctx->db, AT_STMT_TOKENS_WITH_MODULE, p, 2, &rows)))
+		return rc;
+	while (!(rc = at_db_rows_next(&rows, &more)) && more) {
+		id = at_db_rows_str(&rows, 0, NULL);
+		if (!id)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			tmp = realloc(ids, cap * sizeof(*ids));
+			if (!tmp) {
+				rc = AT_ERR_NOMEM;
+				break;
+			}
+			ids = tmp;
+		}
+		at_strlcpy(ids[n++], id, sizeof(*ids));
+	}
+	at_db_rows_release(&rows);
+	for (i = 0; !rc && i < n; i++) {
+		struct at_db_param q[] = { AT_DB_P_STR(ctx->caller.id), AT_DB_P_STR(ctx->caller.name),
+					   AT_DB_P_STR(ids[i]) };
+		struct at_db_param d[] = { AT_DB_P_STR(ids[i]), AT_DB_P_STR(module_id) };
+
+		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_LOCK, q + 2, 1, NULL)) ||
+		    (rc = token_document(ctx, ids[i], &before, NULL, 0, NULL)))
+			break;
+		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_MODULE_DROP, d, 2, NULL)) ||
+		    (rc = at_db_exec(ctx->db, AT_STMT_TOKEN_TOUCH_UPDATED, q, 3, NULL))) {
+			json_object_put(before);
+			break;
+		}
+		if ((rc = audit_token(ctx, ids[i], EV_UPDATED, before, changes, 1)))
+			break;
+		(*changed)++;
+	}
+	if (!rc)
+		rc = at_db_exec(ctx->db, AT_STMT_ACCOUNT_MODULE_DROP, p, 2, NULL);
+	free(ids);
+	return rc;
 }
