@@ -11,6 +11,12 @@
 #include "settings.h"
 
 void at_log_set_level(enum at_log_level level);
+
+/* Where lines go: "" for stderr (the default), "syslog", or a file that
+ * is opened for appending and put in the place of stderr, so that library
+ * messages land there too.  Call again (SIGHUP) to reopen it after
+ * logrotate moved it. */
+AT_MUST_CHECK enum at_err at_log_open(const char *target, char *err, size_t errlen);
 void at_log(enum at_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -8,6 +8,7 @@
 #ifndef AT_ROUTER_H
 #define AT_ROUTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "auth.h"
@@ -35,6 +36,9 @@ struct at_ctx {
 	struct at_db *db;
 	at_body_fn read_body;
 	void *front;
+	/* where keys is refreshed from before each request (SIGHUP reloads
+	 * the key file); NULL in tools that load keys once */
+	struct at_keys *_Atomic *keyring;
 
 	/* per request */
 	struct at_request *req;

@@ -48,6 +48,7 @@ struct at_settings {
 	unsigned socket_mode;		/* of a Unix socket made by --listen */
 	unsigned workers;
 	enum at_log_level log_level;
+	char log_file[PATH_MAX];	/* "": stderr; "syslog"; or a file path */
 
 	/* [security] */
 	char key_file[PATH_MAX];

@@ -90,6 +90,12 @@ static int cmd_token_issue(struct ctl *c, int argc, char **argv);
 static int cmd_module_add(struct ctl *c, int argc, char **argv);
 static int cmd_module_remove(struct ctl *c, int argc, char **argv);
 static int cmd_audit_verify(struct ctl *c, int argc, char **argv);
+static int cmd_key_rotate(struct ctl *c, int argc, char **argv);
+static int cmd_key_reseal(struct ctl *c, int argc, char **argv);
+static int cmd_account_create(struct ctl *c, int argc, char **argv);
+static int cmd_account_list(struct ctl *c, int argc, char **argv);
+static int cmd_user_create(struct ctl *c, int argc, char **argv);
+static int cmd_module_create(struct ctl *c, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "migrate", "[--dir DIR]",
@@ -119,6 +125,30 @@ static const struct command commands[] = {
 	  "one before, and each record's hash over its content.  Names the first\n"
 	  "broken record of each chain and exits 1 if any chain is broken.",
 	  cmd_audit_verify },
+	{ "key rotate", "",
+	  "Add a new seal key to the key file and make it the one new values are\n"
+	  "sealed with.  Then reload apitokend (SIGHUP) so that it knows the new key,\n"
+	  "and run 'key reseal' to move every stored value to it.  The hash key never\n"
+	  "changes: every token would stop working.",
+	  cmd_key_rotate },
+	{ "key reseal", "",
+	  "Seal every stored token value again under the current seal key, so that\n"
+	  "older seal keys can later be dropped.  Safe to run while apitokend serves.",
+	  cmd_key_reseal },
+	{ "account create", "--name NAME --type Client|Vendor|Operations [--id ACC-…]",
+	  "Create an account and print its id (random unless --id is given).",
+	  cmd_account_create },
+	{ "account list", "",
+	  "List the accounts: id, type, status, name and enabled modules.",
+	  cmd_account_list },
+	{ "user create", "--account ACC-… --name NAME [--email ADDR] [--module MOD-…]…",
+	  "Create a user in an account, holding the given modules (each enabled for the\n"
+	  "account; access-management makes an administrator), and print its id.",
+	  cmd_user_create },
+	{ "module create", "--id MOD-dddd --code CODE --name NAME --types Client,Vendor,… "
+	  "[--description TEXT] [--path PREFIX]…",
+	  "Add a module to the catalogue with the API path prefixes it grants.",
+	  cmd_module_create },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -443,6 +473,317 @@ static int cmd_audit_verify(struct ctl *c, int argc, char **argv)
 	}
 	printf("every chain is intact\n");
 	return 0;
+}
+
+static int cmd_key_rotate(struct ctl *c, int argc, char **argv)
+{
+	unsigned id = 0;
+	char err[512];
+
+	if (argc != 1)
+		die_usage(&commands[6]);
+	if (at_crypto_init() || at_keys_rotate(c->settings.key_file, &id, err, sizeof(err))) {
+		fprintf(stderr, "apitokenctl: key rotate: %s\n", err);
+		return 1;
+	}
+	printf("seal key %u is now current in %s\n"
+	       "next: reload apitokend (SIGHUP), then run 'apitokenctl key reseal'\n", id,
+	       c->settings.key_file);
+	return 0;
+}
+
+struct reseal_job {
+	struct ctl *c;
+	unsigned current;
+	unsigned done;
+	bool more;
+};
+
+/* One batch: open each value with its old key, seal it with the current
+ * one.  The id in the WHERE makes a concurrent reseal harmless. */
+static enum at_err reseal_tx(void *arg)
+{
+	struct reseal_job *j = arg;
+	struct at_db_param p = AT_DB_P_INT(j->current);
+	char value[AT_TOKEN_VALUE_LEN + 1];
+	unsigned char sealed[AT_SEALED_LEN];
+	struct { char id[AT_TOKEN_ID_LEN + 1]; unsigned char s[AT_SEALED_LEN]; unsigned key; }
+		*batch = NULL;
+	struct at_db_rows rows;
+	size_t n = 0, i, len;
+	const char *id, *v;
+	unsigned key_id;
+	enum at_err rc;
+	bool more;
+
+	batch = calloc(200, sizeof(*batch));
+	if (!batch)
+		return AT_ERR_NOMEM;
+	if ((rc = at_db_query(j->c->db, AT_STMT_TOKENS_TO_RESEAL, &p, 1, &rows)))
+		goto out;
+	while (!(rc = at_db_rows_next(&rows, &more)) && more && n < 200) {
+		id = at_db_rows_str(&rows, 0, NULL);
+		v = at_db_rows_str(&rows, 1, &len);
+		if (!id || !v || len != AT_SEALED_LEN)
+			continue;
+		at_strlcpy(batch[n].id, id, sizeof(batch[n].id));
+		memcpy(batch[n].s, v, AT_SEALED_LEN);
+		batch[n].key = (unsigned)at_db_rows_int(&rows, 2);
+		n++;
+	}
+	at_db_rows_release(&rows);
+	for (i = 0; !rc && i < n; i++) {
+		if ((rc = at_token_open(j->c->keys, batch[i].key, batch[i].id, batch[i].s,
+					AT_SEALED_LEN, value))) {
+			fprintf(stderr, "apitokenctl: key reseal: %s: the value does not open with "
+				"seal key %u\n", batch[i].id, batch[i].key);
+			break;
+		}
+		rc = at_token_seal(j->c->keys, batch[i].id, value, sealed, &key_id);
+		at_wipe(value, sizeof(value));
+		if (rc)
+			break;
+		struct at_db_param q[] = { AT_DB_P_BLOB(sealed, sizeof(sealed)), AT_DB_P_INT(key_id),
+					   AT_DB_P_STR(batch[i].id), AT_DB_P_INT(batch[i].key) };
+		rc = at_db_exec(j->c->db, AT_STMT_TOKEN_RESEAL, q, 4, NULL);
+	}
+	if (!rc) {
+		j->done += (unsigned)n;
+		j->more = n == 200;
+	}
+out:
+	free(batch);
+	return rc;
+}
+
+static int cmd_key_reseal(struct ctl *c, int argc, char **argv)
+{
+	struct reseal_job j = { .c = c };
+
+	if (argc != 1)
+		die_usage(&commands[7]);
+	if (at_crypto_init() || load_keys(c) || open_db(c))
+		return 1;
+	j.current = at_keys_current(c->keys);
+	do {
+		if (at_db_transact(c->db, reseal_tx, &j)) {
+			fprintf(stderr, "apitokenctl: key reseal: %s\n", at_db_error(c->db));
+			return 1;
+		}
+	} while (j.more);
+	printf("%u value%s sealed again under seal key %u\n", j.done, j.done == 1 ? "" : "s",
+	       j.current);
+	return 0;
+}
+
+/* getopt_long over a table of long options that all take an argument;
+ * vals[i] receives the argument of opts[i], repeated ones go to multi. */
+static int take_opts(int argc, char **argv, const struct command *cmd, const char *const *names,
+		     const char **vals, size_t n, const char *multi_name, const char **multi,
+		     size_t *nmulti, size_t max_multi)
+{
+	struct option opts[16];
+	size_t i;
+	int o;
+
+	if (n + 2 > sizeof(opts) / sizeof(opts[0]))
+		return 2;
+	for (i = 0; i < n; i++)
+		opts[i] = (struct option){ names[i], required_argument, NULL, (int)i + 1 };
+	if (multi_name)
+		opts[i++] = (struct option){ multi_name, required_argument, NULL, 100 };
+	opts[i] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 100 && *nmulti < max_multi)
+			multi[(*nmulti)++] = optarg;
+		else if (o >= 1 && (size_t)o <= n)
+			vals[o - 1] = optarg;
+		else
+			die_usage(cmd);
+	}
+	if (optind != argc)
+		die_usage(cmd);
+	return 0;
+}
+
+/* Insert with a random id of prefix/groups unless given; retried on the
+ * rare collision. */
+static int insert_with_id(struct ctl *c, enum at_stmt stmt, struct at_db_param *p, size_t n,
+			  const char *given, const char *prefix, unsigned groups, char *id,
+			  size_t idlen, const char *what)
+{
+	enum at_err rc = AT_ERR_DUPLICATE;
+	unsigned tries;
+
+	for (tries = 0; tries < 8 && rc == AT_ERR_DUPLICATE; tries++) {
+		if (given)
+			at_strlcpy(id, given, idlen);
+		else
+			at_id_make(id, idlen, prefix, groups);
+		p[0] = AT_DB_P_STR(id);
+		rc = at_db_exec(c->db, stmt, p, n, NULL);
+		if (given)
+			break;
+	}
+	if (rc) {
+		fprintf(stderr, "apitokenctl: %s: %s\n", what,
+			rc == AT_ERR_DUPLICATE ? "that id is taken" : at_db_error(c->db));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_account_create(struct ctl *c, int argc, char **argv)
+{
+	static const char *const names[] = { "name", "type", "id" };
+	const char *v[3] = { NULL, NULL, NULL };
+	enum at_account_type type;
+	struct at_db_param p[3];
+	char id[AT_ID_MAX];
+	int rc;
+
+	if ((rc = take_opts(argc, argv, &commands[8], names, v, 3, NULL, NULL, NULL, 0)))
+		return rc;
+	if (!v[0] || !v[1] || !*v[0] || strlen(v[0]) > 200 || !at_account_type_parse(v[1], &type) ||
+	    (v[2] && !at_id_valid(v[2], "ACC", 2))) {
+		fprintf(stderr, "apitokenctl: account create: --name (1-200 characters) and --type "
+			"Client|Vendor|Operations are needed; --id takes ACC-dddd-dddd\n");
+		return 2;
+	}
+	if (at_crypto_init() || open_db(c))
+		return 1;
+	p[1] = AT_DB_P_STR(v[0]);
+	p[2] = AT_DB_P_STR(at_account_type_name(type));
+	if (insert_with_id(c, AT_STMT_ACCOUNT_INSERT, p, 3, v[2], "ACC", 2, id, sizeof(id),
+			   "account create"))
+		return 1;
+	printf("%s\n", id);
+	return 0;
+}
+
+static int cmd_account_list(struct ctl *c, int argc, char **argv)
+{
+	struct at_db_rows rows;
+	const char *mods;
+	bool more;
+
+	if (argc != 1)
+		die_usage(&commands[9]);
+	if (open_db(c))
+		return 1;
+	if (at_db_query(c->db, AT_STMT_ACCOUNT_LIST, NULL, 0, &rows)) {
+		fprintf(stderr, "apitokenctl: account list: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	while (!at_db_rows_next(&rows, &more) && more) {
+		mods = at_db_rows_str(&rows, 4, NULL);
+		printf("%s\t%s\t%s\t%s\t%s\n", at_db_rows_str(&rows, 0, NULL),
+		       at_db_rows_str(&rows, 1, NULL), at_db_rows_str(&rows, 2, NULL),
+		       at_db_rows_str(&rows, 3, NULL), mods ? mods : "-");
+	}
+	at_db_rows_release(&rows);
+	return 0;
+}
+
+static int cmd_user_create(struct ctl *c, int argc, char **argv)
+{
+	static const char *const names[] = { "account", "name", "email" };
+	const char *v[3] = { NULL, NULL, NULL }, *mods[MAX_MODULES];
+	struct at_db_param p[4];
+	char id[AT_ID_MAX];
+	size_t nmods = 0, i;
+	int rc, err = 0;
+
+	if ((rc = take_opts(argc, argv, &commands[10], names, v, 3, "module", mods, &nmods,
+			    MAX_MODULES)))
+		return rc;
+	if (!v[0] || !at_id_valid(v[0], "ACC", 2) || !v[1] || !*v[1] || strlen(v[1]) > 200) {
+		fprintf(stderr, "apitokenctl: user create: --account ACC-dddd-dddd and --name "
+			"(1-200 characters) are needed\n");
+		return 2;
+	}
+	if (at_crypto_init() || open_db(c))
+		return 1;
+	for (i = 0; i < nmods; i++) {
+		if (!at_id_valid(mods[i], "MOD", 1) || !module_enabled(c, v[0], mods[i], &err)) {
+			if (!err)
+				fprintf(stderr, "apitokenctl: user create: %s is not a module enabled "
+					"for %s\n", mods[i], v[0]);
+			return 1;
+		}
+	}
+	p[1] = AT_DB_P_STR(v[0]);
+	p[2] = AT_DB_P_STR(v[1]);
+	p[3] = AT_DB_P_OPT(v[2]);
+	if (at_db_begin(c->db) ||
+	    insert_with_id(c, AT_STMT_USER_INSERT, p, 4, NULL, "USR", 2, id, sizeof(id),
+			   "user create"))
+		goto fail;
+	for (i = 0; i < nmods; i++) {
+		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(mods[i]) };
+
+		if (at_db_exec(c->db, AT_STMT_USER_MODULE_ADD, m, 2, NULL))
+			goto fail;
+	}
+	if (at_db_commit(c->db))
+		goto fail;
+	printf("%s\n", id);
+	return 0;
+fail:
+	at_db_rollback(c->db);
+	fprintf(stderr, "apitokenctl: user create: %s\n", at_db_error(c->db));
+	return 1;
+}
+
+static int cmd_module_create(struct ctl *c, int argc, char **argv)
+{
+	static const char *const names[] = { "id", "code", "name", "types", "description" };
+	const char *v[5] = { NULL, NULL, NULL, NULL, NULL }, *paths[64];
+	struct at_db_param p[5];
+	char id[AT_ID_MAX], types[64];
+	size_t npaths = 0, i;
+	int rc;
+
+	if ((rc = take_opts(argc, argv, &commands[11], names, v, 5, "path", paths, &npaths, 64)))
+		return rc;
+	if (!v[0] || !at_id_valid(v[0], "MOD", 1) || !v[1] || !*v[1] || !v[2] || !*v[2] ||
+	    !v[3] || strlen(v[3]) >= sizeof(types)) {
+		fprintf(stderr, "apitokenctl: module create: --id MOD-dddd, --code, --name and "
+			"--types are needed\n");
+		return 2;
+	}
+	for (i = 0; i < npaths; i++) {
+		if (paths[i][0] != '/' || strlen(paths[i]) > 255) {
+			fprintf(stderr, "apitokenctl: module create: %s: a path prefix starts with "
+				"/ and has at most 255 characters\n", paths[i]);
+			return 2;
+		}
+	}
+	if (open_db(c))
+		return 1;
+	p[1] = AT_DB_P_STR(v[1]);
+	p[2] = AT_DB_P_STR(v[2]);
+	p[3] = AT_DB_P_OPT(v[4]);
+	p[4] = AT_DB_P_STR(v[3]);
+	if (at_db_begin(c->db) ||
+	    insert_with_id(c, AT_STMT_MODULE_INSERT, p, 5, v[0], "MOD", 1, id, sizeof(id),
+			   "module create"))
+		goto fail;
+	for (i = 0; i < npaths; i++) {
+		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(paths[i]) };
+
+		if (at_db_exec(c->db, AT_STMT_MODULE_PATH_ADD, m, 2, NULL))
+			goto fail;
+	}
+	if (at_db_commit(c->db))
+		goto fail;
+	printf("%s\n", id);
+	return 0;
+fail:
+	at_db_rollback(c->db);
+	fprintf(stderr, "apitokenctl: module create: %s\n", at_db_error(c->db));
+	return 1;
 }
 
 static void usage(FILE *fp)

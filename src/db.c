@@ -52,6 +52,29 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_MIGRATION_ADD] =
 		"INSERT INTO schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(3))",
 	[AT_STMT_ACCOUNT_GET] = "SELECT id, name, type, status FROM accounts WHERE id = ?",
+	[AT_STMT_ACCOUNT_INSERT] =
+		"INSERT INTO accounts (id, name, type, status, created_at)"
+		" VALUES (?, ?, ?, 'Active', UTC_TIMESTAMP(3))",
+	[AT_STMT_ACCOUNT_LIST] =
+		"SELECT a.id, a.type, a.status, a.name,"
+		" (SELECT GROUP_CONCAT(am.module_id ORDER BY am.module_id) FROM account_modules am"
+		" WHERE am.account_id = a.id) FROM accounts a ORDER BY a.id",
+	[AT_STMT_USER_INSERT] =
+		"INSERT INTO users (id, account_id, name, email, status, created_at)"
+		" VALUES (?, ?, ?, ?, 'Active', UTC_TIMESTAMP(3))",
+	[AT_STMT_USER_MODULE_ADD] =
+		"INSERT IGNORE INTO user_modules (user_id, module_id) VALUES (?, ?)",
+	[AT_STMT_MODULE_INSERT] =
+		"INSERT INTO modules (id, code, name, description, account_types, revision)"
+		" VALUES (?, ?, ?, ?, ?, 1)",
+	[AT_STMT_MODULE_PATH_ADD] =
+		"INSERT IGNORE INTO module_paths (module_id, path_prefix) VALUES (?, ?)",
+	/* in batches, so a big table never sits in one result */
+	[AT_STMT_TOKENS_TO_RESEAL] =
+		"SELECT id, sealed, seal_key_id FROM tokens"
+		" WHERE sealed IS NOT NULL AND seal_key_id <> ? ORDER BY id LIMIT 200",
+	[AT_STMT_TOKEN_RESEAL] =
+		"UPDATE tokens SET sealed = ?, seal_key_id = ? WHERE id = ? AND seal_key_id = ?",
 	[AT_STMT_USER_GET] = "SELECT id, name, account_id FROM users WHERE id = ?",
 	[AT_STMT_MODULE_OF_ACCOUNT] =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"

@@ -239,6 +239,8 @@ void at_front_serve(int fd, struct at_ctx *base)
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (base->keyring)
+			base->keys = atomic_load(base->keyring);
 		at_request_fill(&req, front_param, f.rq.envp);
 		at_response_reset(&resp);
 		at_router_handle(base);

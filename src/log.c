@@ -1,7 +1,11 @@
 /* log.c: diagnostics and the access log. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +14,35 @@
 
 static enum at_log_level log_level = AT_LOG_INFO;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int syslog_levels[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+static bool use_syslog;
+
+enum at_err at_log_open(const char *target, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!target || !*target)
+		return AT_OK;
+	if (!strcmp(target, "syslog")) {
+		if (!use_syslog)
+			openlog("apitokend", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		use_syslog = true;
+		return AT_OK;
+	}
+	fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "log file %s: %s", target, strerror(errno));
+		return AT_ERR_IO;
+	}
+	/* every writer uses fd 2: swapping it is atomic for them */
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		snprintf(err, errlen, "log file %s: %s", target, strerror(errno));
+		close(fd);
+		return AT_ERR_IO;
+	}
+	close(fd);
+	return AT_OK;
+}
 
 void at_log_set_level(enum at_log_level level)
 {
@@ -30,10 +63,15 @@ static size_t log_time(char *out, size_t n)
 	return len;
 }
 
-static void log_write(const char *line, size_t len)
+static void log_write(enum at_log_level level, const char *line, size_t len)
 {
 	ssize_t w;
 
+	if (use_syslog) {
+		/* syslog stamps its own time; the line without the newline */
+		syslog(syslog_levels[level], "%.*s", (int)(len ? len - 1 : 0), line);
+		return;
+	}
 	while (len) {
 		w = write(STDERR_FILENO, line, len);
 		if (w <= 0)
@@ -62,7 +100,7 @@ void at_log(enum at_log_level level, const char *fmt, ...)
 	if (n > 0)
 		len += (size_t)n < max - len ? (size_t)n : max - len - 1;
 	line[len++] = '\n';
-	log_write(line, len);
+	log_write(level, line, len);
 }
 
 void at_log_request(const struct at_log_request *r)
@@ -86,7 +124,7 @@ void at_log_request(const struct at_log_request *r)
 	    (r->error ? at_buf_puts(&b, ",\"error\":") || at_json_quote(&b, r->error) : AT_OK) ||
 	    at_buf_puts(&b, "}\n"))
 		goto out;
-	log_write(b.data, b.len);
+	log_write(AT_LOG_INFO, b.data, b.len);
 out:
 	at_buf_release(&b);
 }

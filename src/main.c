@@ -18,6 +18,36 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/apitokend/apitokend.ini"
 
+/* Key files loaded so far: the newest is current, older ones stay until
+ * exit because a worker may still be using one. */
+struct keyring {
+	struct at_keys *_Atomic current;
+	struct at_keys *all[64];
+	size_t n;
+};
+
+/* SIGHUP: reopen the log file, load the key file again (after a seal key
+ * rotation).  A failure keeps what is in use and says why. */
+static void reload(const struct at_settings *s, struct keyring *kr)
+{
+	struct at_keys *keys;
+	char err[512];
+
+	if (at_log_open(s->log_file, err, sizeof(err)))
+		at_log_error("SIGHUP: %s", err);
+	if (kr->n == sizeof(kr->all) / sizeof(kr->all[0])) {
+		at_log_error("SIGHUP: key file reloaded too often; restart apitokend");
+		return;
+	}
+	if (at_keys_load(&keys, s->key_file, err, sizeof(err))) {
+		at_log_error("SIGHUP: keeping the keys in use: %s", err);
+		return;
+	}
+	kr->all[kr->n++] = keys;
+	atomic_store(&kr->current, keys);
+	at_log_info("SIGHUP: log reopened, key file reloaded (seal key %u)", at_keys_current(keys));
+}
+
 struct worker {
 	pthread_t thread;
 	int fd;
@@ -68,6 +98,7 @@ int main(int argc, char **argv)
 	const char *config = getenv("APITOKEND_CONFIG"), *listen_opt = NULL, *workers_opt = NULL;
 	struct at_settings settings;
 	struct at_keys *keys = NULL;
+	static struct keyring kr;
 	struct worker *workers = NULL;
 	bool check_only = false;
 	char err[512];
@@ -103,6 +134,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	at_log_set_level(settings.log_level);
+	if (at_log_open(settings.log_file, err, sizeof(err))) {
+		fprintf(stderr, "apitokend: %s\n", err);
+		return 1;
+	}
 	if (at_crypto_init()) {
 		fprintf(stderr, "apitokend: libsodium cannot be initialised\n");
 		return 1;
@@ -111,6 +146,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "apitokend: %s\n", err);
 		return 1;
 	}
+	kr.all[kr.n++] = keys;
+	atomic_store(&kr.current, keys);
 	if (check_only) {
 		printf("apitokend: configuration and key file are fine\n");
 		status = 0;
@@ -144,6 +181,7 @@ int main(int argc, char **argv)
 		w->fd = fd;
 		w->ctx.settings = &settings;
 		w->ctx.keys = keys;
+		w->ctx.keyring = &kr.current;
 		if (at_db_open(&w->ctx.db, &settings)) {
 			fprintf(stderr, "apitokend: out of memory\n");
 			goto stop;
@@ -165,8 +203,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGHUP) {
-			/* logs go to stderr, which the supervisor owns */
-			at_log_info("SIGHUP: nothing to reopen, logging to stderr");
+			reload(&settings, &kr);
 			continue;
 		}
 		at_log_info("%s: finishing requests in flight", strsignal(sig));
@@ -181,7 +218,8 @@ stop:
 	free(workers);
 	at_log_info("apitokend stopped");
 out:
-	at_keys_free(keys);
+	while (kr.n)
+		at_keys_free(kr.all[--kr.n]);
 	if (fd > 0)
 		close(fd);
 	at_db_library_end();

@@ -35,7 +35,7 @@ static const struct at_rql_field token_fields[] = {
 	/* ENUM columns sort by their index; the API sorts by the text */
 	{ "status", "t.status", "CAST(t.status AS CHAR)", AT_RQL_ENUM, FS, token_statuses, NULL },
 	/* the icon's URL as the API shows it, NULL without an icon */
-	{ "icon", "CASE WHEN t.has_icon THEN CONCAT('/public/v1/accounts/api-tokens/', t.id, '/icon') END",
+	{ "icon", "(CASE WHEN t.has_icon THEN CONCAT('/public/v1/accounts/api-tokens/', t.id, '/icon') END)",
 	  NULL, AT_RQL_STRING, FS, NULL, NULL },
 	{ "lastAccessAt", "t.last_access_at", NULL, AT_RQL_DATETIME, FS, NULL, NULL },
 	{ "revision", "t.revision", NULL, AT_RQL_INTEGER, FS, NULL, NULL },

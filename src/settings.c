@@ -48,6 +48,7 @@ static const struct key keys[] = {
 	NUM("server", "socket_mode", K_OCTAL, socket_mode, 0, 0777),
 	NUM("server", "workers", K_UINT, workers, 1, 256),
 	NUM("server", "log_level", K_LOGLEVEL, log_level, 0, 0),
+	STR("server", "log_file", log_file),
 	STR("security", "key_file", key_file),
 	NUM("security", "trust_remote_user", K_BOOL, trust_remote_user, 0, 0),
 	NUM("security", "reveal", K_REVEAL, reveal, 0, 0),
