@@ -91,6 +91,17 @@ enum at_stmt {
 	AT_STMT__MAX
 };
 
+/* Templates of statements assembled from fixed parts (see db.c). */
+enum at_tpl {
+	AT_TPL_TOKEN_LIST,
+	AT_TPL_TOKEN_COUNT,
+	AT_TPL_AUDIT_LIST,
+	AT_TPL_AUDIT_COUNT,
+	AT_TPL_MODULE_LIST,
+	AT_TPL_MODULE_COUNT,
+	AT_TPL__MAX
+};
+
 enum at_db_type {
 	AT_DB_NULL,
 	AT_DB_STR,	/* text: s, len */
@@ -146,6 +157,14 @@ AT_MUST_CHECK enum at_err at_db_exec(struct at_db *db, enum at_stmt stmt,
 AT_MUST_CHECK enum at_err at_db_query(struct at_db *db, enum at_stmt stmt,
 				      const struct at_db_param *params, size_t n,
 				      struct at_db_rows *rows);
+/* Like at_db_query for template tpl, its WHERE and ORDER BY filled with
+ * where and order: text the RQL module assembled from its field tables
+ * (values are always parameters).  Prepared statements are cached per
+ * connection by their text. */
+AT_MUST_CHECK enum at_err at_db_query_built(struct at_db *db, enum at_tpl tpl,
+					    const char *where, const char *order,
+					    const struct at_db_param *params, size_t n,
+					    struct at_db_rows *rows);
 /* AT_OK and *more = true with a row, *more = false at the end. */
 AT_MUST_CHECK enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more);
 /* The column as text (NUL-terminated), or NULL for SQL NULL. */

@@ -15,7 +15,10 @@
 #include "db.h"
 #include "log.h"
 
-#define DB_MAX_PARAMS 32
+/* an RQL filter of 256 nodes binds at most as many values */
+#define DB_MAX_PARAMS 320
+#define DB_DYN_CACHE 32
+#define DB_DYN_SQL_MAX 16384
 #define DB_COL_INITIAL 256
 
 /* The columns of a token as tokens.c reads them (enum token_col there). */
@@ -221,10 +224,34 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
 };
 
+/* Templates for statements assembled from fixed parts: a WHERE and an
+ * ORDER BY that the RQL module built from its field tables, never from
+ * request text.  Each %s is filled in order (WHERE, then ORDER BY). */
+static const char *const tpl_sql[AT_TPL__MAX] = {
+	[AT_TPL_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_TOKEN_COUNT] =
+		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE %s",
+	[AT_TPL_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_records r WHERE %s",
+	[AT_TPL_MODULE_LIST] =
+		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_MODULE_COUNT] = "SELECT COUNT(*) FROM modules m WHERE %s",
+};
+
+/* Prepared assembled statements, reused while their text recurs (a
+ * settings page sends the same few filters over and over). */
+struct dyn_stmt {
+	char *sql;
+	MYSQL_STMT *st;
+	unsigned long used;
+};
+
 struct at_db {
 	const struct at_settings *s;
 	MYSQL *conn;
 	MYSQL_STMT *stmts[AT_STMT__MAX];
+	struct dyn_stmt dyn[DB_DYN_CACHE];
+	unsigned long tick;
 	time_t last_attempt;
 	unsigned long generation;	/* bumped when statements are closed */
 	char error[512];
@@ -244,6 +271,12 @@ static void db_disconnect(struct at_db *db)
 			mysql_stmt_close(db->stmts[i]);
 			db->stmts[i] = NULL;
 		}
+	}
+	for (i = 0; i < DB_DYN_CACHE; i++) {
+		if (db->dyn[i].st)
+			mysql_stmt_close(db->dyn[i].st);
+		free(db->dyn[i].sql);
+		memset(&db->dyn[i], 0, sizeof(db->dyn[i]));
 	}
 	if (db->conn) {
 		mysql_close(db->conn);
@@ -393,21 +426,81 @@ static enum at_err db_stmt(struct at_db *db, enum at_stmt id, MYSQL_STMT **out)
 	return AT_OK;
 }
 
-static enum at_err db_execute(struct at_db *db, enum at_stmt id,
-			      const struct at_db_param *params, size_t n, MYSQL_STMT **out)
+/* A prepared statement for template tpl with where and order filled in,
+ * from the cache or prepared now (evicting the least recently used). */
+static enum at_err db_dynamic(struct at_db *db, enum at_tpl tpl, const char *where,
+			      const char *order, MYSQL_STMT **out)
+{
+	char sql[DB_DYN_SQL_MAX];
+	struct dyn_stmt *d, *victim = NULL;
+	enum at_err rc;
+	MYSQL_STMT *st;
+	size_t i, len;
+	int n;
+
+	if ((unsigned)tpl >= AT_TPL__MAX)
+		return AT_ERR_INTERNAL;
+	if ((rc = db_connect(db)))
+		return rc;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	/* the templates are this file's constants, the parts the RQL module's */
+	n = snprintf(sql, sizeof(sql), tpl_sql[tpl], where && *where ? where : "TRUE",
+		     order ? order : "");
+#pragma GCC diagnostic pop
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return AT_ERR_INVALID;
+	len = (size_t)n;
+	db->tick++;
+	for (i = 0; i < DB_DYN_CACHE; i++) {
+		d = &db->dyn[i];
+		if (d->sql && !strcmp(d->sql, sql)) {
+			d->used = db->tick;
+			*out = d->st;
+			return AT_OK;
+		}
+		/* an empty slot, else the least recently used */
+		if (!d->sql) {
+			if (!victim || victim->sql)
+				victim = d;
+		} else if (!victim || (victim->sql && d->used < victim->used)) {
+			victim = d;
+		}
+	}
+	st = mysql_stmt_init(db->conn);
+	if (!st)
+		return AT_ERR_NOMEM;
+	if (mysql_stmt_prepare(st, sql, len)) {
+		rc = stmt_fail(db, st);
+		mysql_stmt_close(st);
+		if (rc == AT_ERR_DB)
+			at_log_error("prepare assembled statement: %s", db->error);
+		return rc;
+	}
+	if (victim->st)
+		mysql_stmt_close(victim->st);
+	free(victim->sql);
+	victim->sql = strdup(sql);
+	if (!victim->sql) {
+		mysql_stmt_close(st);
+		victim->st = NULL;
+		return AT_ERR_NOMEM;
+	}
+	victim->st = st;
+	victim->used = db->tick;
+	*out = st;
+	return AT_OK;
+}
+
+static enum at_err db_bind_execute(struct at_db *db, MYSQL_STMT *st,
+				   const struct at_db_param *params, size_t n)
 {
 	MYSQL_BIND bind[DB_MAX_PARAMS];
 	long long ints[DB_MAX_PARAMS];
-	enum at_err rc;
-	MYSQL_STMT *st = NULL;
 	size_t i;
 
-	if ((unsigned)id >= AT_STMT__MAX || n > DB_MAX_PARAMS)
-		return AT_ERR_INTERNAL;
-	if ((rc = db_stmt(db, id, &st)))
-		return rc;
-	if (mysql_stmt_param_count(st) != n) {
-		at_log_error("statement %d takes %lu parameters, given %zu", (int)id,
+	if (n > DB_MAX_PARAMS || mysql_stmt_param_count(st) != n) {
+		at_log_error("statement takes %lu parameters, given %zu",
 			     mysql_stmt_param_count(st), n);
 		return AT_ERR_INTERNAL;
 	}
@@ -435,6 +528,19 @@ static enum at_err db_execute(struct at_db *db, enum at_stmt id,
 		return stmt_fail(db, st);
 	if (mysql_stmt_execute(st))
 		return stmt_fail(db, st);
+	return AT_OK;
+}
+
+static enum at_err db_execute(struct at_db *db, enum at_stmt id,
+			      const struct at_db_param *params, size_t n, MYSQL_STMT **out)
+{
+	MYSQL_STMT *st = NULL;
+	enum at_err rc;
+
+	if ((unsigned)id >= AT_STMT__MAX)
+		return AT_ERR_INTERNAL;
+	if ((rc = db_stmt(db, id, &st)) || (rc = db_bind_execute(db, st, params, n)))
+		return rc;
 	*out = st;
 	return AT_OK;
 }
@@ -472,18 +578,42 @@ void at_db_rows_release(struct at_db_rows *rows)
 	memset(rows, 0, sizeof(*rows));
 }
 
+static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_rows *rows);
+
 enum at_err at_db_query(struct at_db *db, enum at_stmt id, const struct at_db_param *params,
 			size_t n, struct at_db_rows *rows)
 {
-	MYSQL_BIND *binds;
 	MYSQL_STMT *st = NULL;
 	enum at_err rc;
-	unsigned i;
 
 	memset(rows, 0, sizeof(*rows));
 	rows->db = db;
 	if ((rc = db_execute(db, id, params, n, &st)))
 		return rc;
+	return rows_start(db, st, rows);
+}
+
+enum at_err at_db_query_built(struct at_db *db, enum at_tpl tpl, const char *where,
+			      const char *order, const struct at_db_param *params, size_t n,
+			      struct at_db_rows *rows)
+{
+	MYSQL_STMT *st = NULL;
+	enum at_err rc;
+
+	memset(rows, 0, sizeof(*rows));
+	rows->db = db;
+	if ((rc = db_dynamic(db, tpl, where, order, &st)) ||
+	    (rc = db_bind_execute(db, st, params, n)))
+		return rc;
+	return rows_start(db, st, rows);
+}
+
+static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_rows *rows)
+{
+	MYSQL_BIND *binds;
+	enum at_err rc;
+	unsigned i;
+
 	rows->stmt = st;
 	rows->generation = db->generation;
 	/* buffer the whole result: the connection is then free for other
