@@ -50,6 +50,16 @@ struct at_ctx;
  * AT_ERR_UNAVAILABLE when the database is down). */
 AT_MUST_CHECK enum at_err at_auth_caller(struct at_ctx *ctx);
 
+/* For verify: at_auth_caller, and when the caller is a token, each path
+ * prefix its modules grant passed to each() (as stored, len bytes, a
+ * prefix once per module that grants it), all in one round trip. */
+struct at_auth_paths {
+	void (*each)(void *arg, const char *prefix, size_t len);
+	void *arg;
+};
+AT_MUST_CHECK enum at_err at_auth_caller_paths(struct at_ctx *ctx,
+					       const struct at_auth_paths *paths);
+
 /* Make ctx->caller the user user_id (an operator's tool acting for a
  * named user); AT_ERR_AUTH when there is no such active user. */
 AT_MUST_CHECK enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id);

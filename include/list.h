@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "db.h"
 #include "json.h"
 #include "router.h"
 
@@ -15,19 +16,36 @@ struct at_paging {
 	long long offset;
 };
 
-void at_paging_init(struct at_paging *pg);
-
-/* If key is limit or offset, parse val into pg and return true (with
- * *rc set, AT_ERR_INVALID naming the parameter when it is bad).  A limit
- * above the maximum is capped, as the platform does. */
-bool at_paging_param(struct at_ctx *ctx, struct at_paging *pg, const char *key,
-		     const char *val, enum at_err *rc);
-
 /* {"$meta": {"pagination": {offset, limit, total}, "omitted": [...]},
  *  "data": []}; *data is the (borrowed) array to fill. */
 AT_MUST_CHECK enum at_err at_list_new(const struct at_paging *pg, long long total,
 				      const char *const *omitted, size_t nomitted,
 				      struct json_object **root, struct json_object **data);
+
+struct at_rql_resource;
+struct at_rql_query;
+struct at_db_rows;
+
+/* A collection read through RQL: the query string is parsed against res,
+ * the caller's confinement (scope, the template's leading parameters)
+ * comes first in the SQL so that a filter can only narrow it, and each
+ * row is rendered by render.  Without a filter, total_stmt (when set)
+ * reads a kept counter instead of counting rows. */
+struct at_list_spec {
+	const struct at_rql_resource *res;
+	enum at_tpl list_tpl;
+	enum at_tpl count_tpl;
+	const struct at_db_param *scope;
+	size_t nscope;
+	bool has_total_stmt;
+	enum at_stmt total_stmt;	/* takes the scope parameters */
+	/* refuse a query the resource cannot answer (may be NULL) */
+	enum at_err (*check)(struct at_ctx *ctx, const struct at_rql_query *q);
+	enum at_err (*render)(struct at_ctx *ctx, const struct at_db_rows *rows,
+			      const struct at_rql_query *q, struct json_object **out);
+};
+
+AT_MUST_CHECK enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec);
 
 /* Append obj to arr, taking it; frees it on failure. */
 AT_MUST_CHECK enum at_err at_json_push(struct json_object *arr, struct json_object *obj);

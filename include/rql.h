@@ -101,6 +101,9 @@ struct at_rql_resource {
 
 /* The API tokens resource (rql_tokens.c): tokens t JOIN accounts a. */
 extern const struct at_rql_resource at_rql_tokens;
+/* src/rql_audit.c */
+extern const struct at_rql_resource at_rql_audit;
+extern const struct at_rql_resource at_rql_modules;
 
 enum at_rql_param_type {
 	AT_RQL_PARAM_TEXT,

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "list.h"
 #include "log.h"
+#include "rql.h"
 #include "text.h"
 
 #define ID_TRIES 8
@@ -473,27 +474,20 @@ static enum at_err render_placeholders(struct json_object *rec, struct json_obje
 }
 
 struct read_opts {
-	struct at_paging pg;
 	bool documents;
 	bool render;
 };
 
-/* limit, offset, select=+documents/-documents, render(). */
-static enum at_err parse_read_query(struct at_ctx *ctx, struct read_opts *o, bool list)
+/* One record's query: select=+documents/-documents and render(). */
+static enum at_err parse_read_query(struct at_ctx *ctx, struct read_opts *o)
 {
 	struct at_query_iter it = { ctx->req->query };
 	char key[64], val[512];
-	enum at_err rc;
 	int r;
 
 	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
 		if (!strcmp(key, "render()")) {
 			o->render = true;
-			continue;
-		}
-		if (list && at_paging_param(ctx, &o->pg, key, val, &rc)) {
-			if (rc)
-				return rc;
 			continue;
 		}
 		if (!strcmp(key, "select")) {
@@ -550,75 +544,64 @@ static bool caller_is_ops(const struct at_ctx *ctx)
 	return ctx->caller.account_type == AT_ACCOUNT_OPERATIONS;
 }
 
-/* Run a list statement and its total into the envelope; keys are the
- * statement's leading parameters (nkeys of them). */
-static enum at_err reply_list(struct at_ctx *ctx, const struct read_opts *o,
-			      enum at_stmt list, enum at_stmt total,
-			      const struct at_db_param *keys, size_t nkeys)
+/* A listed record: fields not selected go, render() fills placeholders. */
+static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows,
+			       const struct at_rql_query *q, struct json_object **out)
 {
-	struct json_object *root = NULL, *data, *obj;
-	const char *omitted[] = { "documents" };
-	struct at_db_param p[4];
-	struct at_db_rows rows;
-	long long count = 0;
-	size_t n = 0;
+	struct read_opts o = {
+		.documents = at_rql_selected(q, &at_rql_audit, "documents"),
+		.render = q->render,
+	};
+	size_t i;
 	enum at_err rc;
-	bool more;
 
-	for (n = 0; n < nkeys && n < 2; n++)
-		p[n] = keys[n];
-	if ((rc = at_db_query(ctx->db, total, p, n, &rows)))
-		return db_failed(ctx, rc);
-	if (!(rc = at_db_rows_next(&rows, &more)) && more)
-		count = at_db_rows_int(&rows, 0);
-	at_db_rows_release(&rows);
-	if (rc || (rc = at_list_new(&o->pg, count, omitted, o->documents ? 0 : 1, &root, &data)))
-		return db_failed(ctx, rc);
-	if (o->pg.limit > 0) {
-		p[n] = AT_DB_P_INT(o->pg.limit);
-		p[n + 1] = AT_DB_P_INT(o->pg.offset);
-		if ((rc = at_db_query(ctx->db, list, p, n + 2, &rows)))
-			goto out;
-		while (!(rc = at_db_rows_next(&rows, &more)) && more)
-			if ((rc = record_json(&rows, o, &obj)) || (rc = at_json_push(data, obj)))
-				break;
-		at_db_rows_release(&rows);
-		if (rc)
-			goto out;
-	}
-	rc = at_reply_json(ctx, 200, root);
-	root = NULL;
-out:
-	json_object_put(root);
-	return db_failed(ctx, rc);
+	if ((rc = record_json(rows, &o, out)))
+		return rc;
+	for (i = 0; i < at_rql_audit.nselect; i++)
+		if (!at_rql_selected(q, &at_rql_audit, at_rql_audit.select[i].name))
+			json_object_object_del(*out, at_rql_audit.select[i].name);
+	return AT_OK;
 }
 
+/* Client and Vendor callers read their own account's records, Operations
+ * every record; an RQL filter only narrows that. */
 enum at_err at_audit_list(struct at_ctx *ctx)
 {
-	struct read_opts o = { .documents = false };
-	struct at_db_param key = AT_DB_P_STR(ctx->caller.account_id);
-	enum at_err rc;
+	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
+	struct at_list_spec spec = {
+		.res = &at_rql_audit,
+		.has_total_stmt = true,
+		.render = list_render,
+	};
 
-	at_paging_init(&o.pg);
-	if ((rc = parse_read_query(ctx, &o, true)))
-		return rc;
-	if (caller_is_ops(ctx))
-		return reply_list(ctx, &o, AT_STMT_AUDIT_LIST_ALL, AT_STMT_AUDIT_TOTAL_ALL, NULL, 0);
-	return reply_list(ctx, &o, AT_STMT_AUDIT_LIST_ACCOUNT, AT_STMT_AUDIT_TOTAL_ACCOUNT,
-			  &key, 1);
+	if (caller_is_ops(ctx)) {
+		spec.list_tpl = AT_TPL_AUDIT_LIST;
+		spec.count_tpl = AT_TPL_AUDIT_COUNT;
+		spec.total_stmt = AT_STMT_AUDIT_TOTAL_ALL;
+	} else {
+		spec.list_tpl = AT_TPL_AUDIT_LIST_ACCOUNT;
+		spec.count_tpl = AT_TPL_AUDIT_COUNT_ACCOUNT;
+		spec.total_stmt = AT_STMT_AUDIT_TOTAL_ACCOUNT;
+		spec.scope = &scope;
+		spec.nscope = 1;
+	}
+	return at_list_reply(ctx, &spec);
 }
 
 enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
 				 const char *account_id)
 {
-	struct read_opts o = { .documents = false };
-	struct at_db_param keys[] = { AT_DB_P_STR(object_id), AT_DB_P_STR(account_id) };
-	enum at_err rc;
+	struct at_db_param scope[] = { AT_DB_P_STR(object_id), AT_DB_P_STR(account_id) };
+	struct at_list_spec spec = {
+		.res = &at_rql_audit,
+		.list_tpl = AT_TPL_AUDIT_LIST_OBJECT,
+		.count_tpl = AT_TPL_AUDIT_COUNT_OBJECT,
+		.scope = scope,
+		.nscope = 2,
+		.render = list_render,
+	};
 
-	at_paging_init(&o.pg);
-	if ((rc = parse_read_query(ctx, &o, true)))
-		return rc;
-	return reply_list(ctx, &o, AT_STMT_AUDIT_LIST_OBJECT, AT_STMT_AUDIT_TOTAL_OBJECT, keys, 2);
+	return at_list_reply(ctx, &spec);
 }
 
 enum at_err at_audit_get(struct at_ctx *ctx)
@@ -632,7 +615,7 @@ enum at_err at_audit_get(struct at_ctx *ctx)
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = parse_read_query(ctx, &o, false)))
+	if ((rc = parse_read_query(ctx, &o)))
 		return rc;
 	if (!at_id_valid(id, "AUD", 4))
 		return AT_ERR_NOT_FOUND;

@@ -102,11 +102,45 @@ static void touch_last_access(struct at_ctx *ctx)
 		at_log_warn("lastAccessAt of %s: %s", ctx->touch_id, at_db_error(ctx->db));
 }
 
+/* The columns of AT_STMT_AUTH_TOKEN and AT_STMT_VERIFY_PATHS (db.c). */
+enum {
+	TK_STATUS, TK_HASH, TK_NAME, TK_ACCOUNT /* id, name, type, status */,
+	TK_TOUCH = TK_ACCOUNT + 4, TK_MODULE_ID, TK_MODULE_CODE, TK_PATH
+};
+
+/* Add a module to the caller's, kept sorted by id and without repeats
+ * (the rows come in no order, a module once per path it grants). */
+static void add_module(struct at_caller *c, const char *id, const char *code)
+{
+	size_t i;
+	int cmp = 1;
+
+	if (!id)
+		return;
+	for (i = 0; i < c->nmodules; i++) {
+		cmp = strcmp(c->modules[i], id);
+		if (cmp >= 0)
+			break;
+	}
+	if (cmp == 0 || i == AT_CALLER_MODULES)
+		return;
+	if (c->nmodules == AT_CALLER_MODULES)
+		c->nmodules--;	/* the lowest AT_CALLER_MODULES ids are kept */
+	memmove(c->modules[i + 1], c->modules[i], (c->nmodules - i) * sizeof(c->modules[0]));
+	at_strlcpy(c->modules[i], id, AT_MODULE_ID_MAX);
+	c->nmodules++;
+	if (code && !strcmp(code, ACCESS_MANAGEMENT))
+		c->access_management = true;
+}
+
 /* The presented value is checked for shape and checksum first, so that
- * junk costs no query; then one primary-key lookup and a constant-time
- * comparison of keyed hashes.  An unknown id still computes and compares
- * a hash, so that the common paths take about the same time. */
-static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len)
+ * junk costs no query; then one primary-key lookup (which brings the
+ * token's modules along) and a constant-time comparison of keyed hashes.
+ * An unknown id still computes and compares a hash, so that the common
+ * paths take about the same time.  With paths (verify) the same round
+ * trip also brings every path prefix the modules grant. */
+static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len,
+			      const struct at_auth_paths *paths)
 {
 	static const unsigned char no_hash[AT_HASH_LEN];
 	unsigned char presented[AT_HASH_LEN];
@@ -115,32 +149,33 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len)
 	const unsigned char *stored = no_hash;
 	struct at_db_param p;
 	struct at_db_rows rows;
-	const char *status, *name, *h;
-	size_t hlen = 0;
-	bool found = false, ok = false;
+	const char *status, *name, *h, *prefix;
+	size_t hlen = 0, plen;
+	bool found = false, ok = false, more;
 	enum at_err rc;
 
 	if (at_token_value_parse(value, len, id))
 		return AT_ERR_AUTH;
 	p = AT_DB_P_STR(id);
-	if ((rc = at_db_query(ctx->db, AT_STMT_AUTH_TOKEN, &p, 1, &rows)))
+	if ((rc = at_db_query(ctx->db, paths ? AT_STMT_VERIFY_PATHS : AT_STMT_AUTH_TOKEN, &p, 1,
+			      &rows)))
 		return rc;
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
 	at_token_hash(ctx->keys, value, len, presented);
 	if (found) {
-		status = at_db_rows_str(&rows, 0, NULL);
-		h = at_db_rows_str(&rows, 1, &hlen);
-		name = at_db_rows_str(&rows, 2, NULL);
+		status = at_db_rows_str(&rows, TK_STATUS, NULL);
+		h = at_db_rows_str(&rows, TK_HASH, &hlen);
+		name = at_db_rows_str(&rows, TK_NAME, NULL);
 		if (h && hlen == AT_HASH_LEN)
 			stored = (const unsigned char *)h;
 		ok = at_hash_equal(presented, stored) && stored != no_hash && status &&
-		     !strcmp(status, "Active") && name && take_account(c, &rows, 3);
+		     !strcmp(status, "Active") && name && take_account(c, &rows, TK_ACCOUNT);
 		if (ok) {
 			c->kind = AT_CALLER_TOKEN;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
-			if (at_db_rows_int(&rows, 7)) {
+			if (at_db_rows_int(&rows, TK_TOUCH)) {
 				at_strlcpy(ctx->touch_id, id, sizeof(ctx->touch_id));
 				ctx->after = touch_last_access;
 			}
@@ -148,13 +183,22 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len)
 	} else {
 		(void)at_hash_equal(presented, no_hash);
 	}
-	rc = ok ? AT_OK : AT_ERR_AUTH;
+	if (!ok) {
+		rc = AT_ERR_AUTH;
+		goto out;
+	}
+	c->nmodules = 0;
+	c->access_management = false;
+	do {
+		add_module(c, at_db_rows_str(&rows, TK_MODULE_ID, NULL),
+			   at_db_rows_str(&rows, TK_MODULE_CODE, NULL));
+		if (paths && (prefix = at_db_rows_str(&rows, TK_PATH, &plen)))
+			paths->each(paths->arg, prefix, plen);
+	} while (!(rc = at_db_rows_next(&rows, &more)) && more);
 out:
 	at_db_rows_release(&rows);
 	at_wipe(presented, sizeof(presented));
-	if (rc)
-		return rc;
-	return load_modules(ctx, AT_STMT_AUTH_TOKEN_MODULES, &p, 1);
+	return rc;
 }
 
 static enum at_err auth_user(struct at_ctx *ctx, const char *user)
@@ -203,7 +247,19 @@ enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id)
 	return rc;
 }
 
+static enum at_err auth_caller(struct at_ctx *ctx, const struct at_auth_paths *paths);
+
 enum at_err at_auth_caller(struct at_ctx *ctx)
+{
+	return auth_caller(ctx, NULL);
+}
+
+enum at_err at_auth_caller_paths(struct at_ctx *ctx, const struct at_auth_paths *paths)
+{
+	return auth_caller(ctx, paths);
+}
+
+static enum at_err auth_caller(struct at_ctx *ctx, const struct at_auth_paths *paths)
 {
 	const char *a = ctx->req->authorization;
 	const char *u = ctx->req->remote_user;
@@ -219,7 +275,7 @@ enum at_err at_auth_caller(struct at_ctx *ctx)
 		len = strlen(a);
 		while (len && a[len - 1] == ' ')
 			len--;
-		rc = auth_token(ctx, a, len);
+		rc = auth_token(ctx, a, len, paths);
 	} else if (u && *u && ctx->settings->trust_remote_user) {
 		/* the web server checked the login (e.g. a Basic header) */
 		rc = auth_user(ctx, u);

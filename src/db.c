@@ -82,19 +82,33 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_MODULE_OF_ACCOUNT] =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
-	[AT_STMT_AUTH_TOKEN] =
-		"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
-		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
-		" FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = ?",
+	/* A token caller in one round trip: the token and its account on
+	 * every row, one row per module it holds (in no particular order;
+	 * auth.c sorts), one row with NULL modules when it holds none. */
+#define AUTH_TOKEN_COLUMNS \
+	"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status," \
+	" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE," \
+	" m.id, m.code"
+#define AUTH_TOKEN_FROM \
+	" FROM tokens t JOIN accounts a ON a.id = t.account_id" \
+	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
+	" LEFT JOIN modules m ON m.id = tm.module_id"
+	[AT_STMT_AUTH_TOKEN] = AUTH_TOKEN_COLUMNS AUTH_TOKEN_FROM " WHERE t.id = ?",
 	/* at most once a minute per token; the condition also keeps workers
 	 * that race on one token from writing twice */
 	[AT_STMT_AUTH_TOKEN_TOUCH] =
 		"UPDATE tokens SET last_access_at = UTC_TIMESTAMP(3) WHERE id = ?"
 		" AND status = 'Active' AND (last_access_at IS NULL"
 		" OR last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
+	/* verify, the hot path: AT_STMT_AUTH_TOKEN and, on each module's
+	 * rows, the path prefixes it grants (one row per path) */
 	[AT_STMT_VERIFY_PATHS] =
-		"SELECT mp.path_prefix FROM token_modules tm"
-		" JOIN module_paths mp ON mp.module_id = tm.module_id WHERE tm.token_id = ?",
+		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
+		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
+		" tm.module_id, NULL, mp.path_prefix"
+		" FROM tokens t JOIN accounts a ON a.id = t.account_id"
+		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
+		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
 	[AT_STMT_AUTH_TOKEN_MODULES] =
 		"SELECT m.id, m.code FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
 		" WHERE tm.token_id = ? ORDER BY m.id",
@@ -128,11 +142,6 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		"SELECT m.id, m.name FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
 		" WHERE tm.token_id = ? ORDER BY m.id",
 	[AT_STMT_TOKEN_SEALED] = "SELECT sealed, seal_key_id FROM tokens WHERE id = ?",
-	[AT_STMT_TOKEN_LIST_ACCOUNT] =
-		"SELECT " TOKEN_COLUMNS " WHERE t.account_id = ? AND t.status <> 'Deleted'"
-		" ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?",
-	[AT_STMT_TOKEN_LIST_ALL] =
-		"SELECT " TOKEN_COLUMNS " ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?",
 	[AT_STMT_TOKEN_TOTAL_ACCOUNT] =
 		"SELECT COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)",
 	[AT_STMT_TOKEN_TOTAL_ALL] =
@@ -183,9 +192,6 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 	[AT_STMT_TOKEN_TOUCH_UPDATED] =
 		"UPDATE tokens SET revision = revision + 1, updated_at = UTC_TIMESTAMP(3),"
 		" updated_by_id = ?, updated_by_name = ? WHERE id = ?",
-	[AT_STMT_MODULE_LIST] = "SELECT " MODULE_COLUMNS " FROM modules m ORDER BY m.id LIMIT ? OFFSET ?",
-	/* the catalogue is a few dozen rows */
-	[AT_STMT_MODULE_TOTAL] = "SELECT COUNT(*) FROM modules",
 	[AT_STMT_MODULE_GET] = "SELECT " MODULE_COLUMNS " FROM modules m WHERE m.id = ?",
 	/* an exclusive lock on the chain head, made on first use: INSERT
 	 * IGNORE would take a shared one and two writers would deadlock */
@@ -203,22 +209,10 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		" request_user_agent, request_id, documents, prev_hash, hash)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[AT_STMT_AUDIT_GET] = "SELECT " AUDIT_COLUMNS " WHERE r.id = ?",
-	[AT_STMT_AUDIT_LIST_ACCOUNT] =
-		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ?"
-		" ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
-	[AT_STMT_AUDIT_LIST_ALL] =
-		"SELECT " AUDIT_COLUMNS " ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
 	/* the chain head's seq is the account's record count */
 	[AT_STMT_AUDIT_TOTAL_ACCOUNT] =
 		"SELECT COALESCE((SELECT seq FROM audit_chain_heads WHERE account_id = ?), 0)",
 	[AT_STMT_AUDIT_TOTAL_ALL] = "SELECT COALESCE(SUM(seq), 0) FROM audit_chain_heads",
-	/* the object's own account only: an extension's record naming a
-	 * token of another account must not show up in that token's trail */
-	[AT_STMT_AUDIT_LIST_OBJECT] =
-		"SELECT " AUDIT_COLUMNS " WHERE r.object_id = ? AND r.account_id = ?"
-		" ORDER BY r.timestamp DESC, r.id DESC LIMIT ? OFFSET ?",
-	[AT_STMT_AUDIT_TOTAL_OBJECT] =
-		"SELECT COUNT(*) FROM audit_records WHERE object_id = ? AND account_id = ?",
 	[AT_STMT_AUDIT_CHAINS] = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
 	[AT_STMT_AUDIT_CHAIN_PAGE] =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
@@ -231,8 +225,27 @@ static const char *const tpl_sql[AT_TPL__MAX] = {
 	[AT_TPL_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	[AT_TPL_TOKEN_COUNT] =
 		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE %s",
+	/* the caller's confinement comes first, the filter can only narrow it */
+	[AT_TPL_TOKEN_LIST_ACCOUNT] =
+		"SELECT " TOKEN_COLUMNS " WHERE t.account_id = ? AND t.status <> 'Deleted'"
+		" AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_TOKEN_COUNT_ACCOUNT] =
+		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id"
+		" WHERE t.account_id = ? AND t.status <> 'Deleted' AND (%s)",
 	[AT_TPL_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	[AT_TPL_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_records r WHERE %s",
+	[AT_TPL_AUDIT_LIST_ACCOUNT] =
+		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_AUDIT_COUNT_ACCOUNT] =
+		"SELECT COUNT(*) FROM audit_records r WHERE r.account_id = ? AND (%s)",
+	/* the object's own account only: an extension's record naming a
+	 * token of another account must not show up in that token's trail */
+	[AT_TPL_AUDIT_LIST_OBJECT] =
+		"SELECT " AUDIT_COLUMNS " WHERE r.object_id = ? AND r.account_id = ? AND (%s)"
+		" ORDER BY %s LIMIT ? OFFSET ?",
+	[AT_TPL_AUDIT_COUNT_OBJECT] =
+		"SELECT COUNT(*) FROM audit_records r WHERE r.object_id = ? AND r.account_id = ?"
+		" AND (%s)",
 	[AT_TPL_MODULE_LIST] =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	[AT_TPL_MODULE_COUNT] = "SELECT COUNT(*) FROM modules m WHERE %s",

@@ -3,36 +3,7 @@
 #include <string.h>
 
 #include "list.h"
-
-void at_paging_init(struct at_paging *pg)
-{
-	pg->limit = AT_LIST_LIMIT_DEFAULT;
-	pg->offset = 0;
-}
-
-bool at_paging_param(struct at_ctx *ctx, struct at_paging *pg, const char *key,
-		     const char *val, enum at_err *rc)
-{
-	bool is_limit = !strcmp(key, "limit");
-	long long n;
-	char *end;
-
-	if (!is_limit && strcmp(key, "offset"))
-		return false;
-	*rc = AT_OK;
-	n = strtoll(val, &end, 10);
-	if (!*val || *end || *val == '-' || *val == '+' || n < 0 || n > 1000000000LL) {
-		at_problem_field(&ctx->problem, key, "The %s must be a whole number from 0 to "
-				 "1000000000.", key);
-		*rc = AT_ERR_INVALID;
-		return true;
-	}
-	if (is_limit)
-		pg->limit = n > AT_LIST_LIMIT_MAX ? AT_LIST_LIMIT_MAX : n;
-	else
-		pg->offset = n;
-	return true;
-}
+#include "rql.h"
 
 enum at_err at_json_push(struct json_object *arr, struct json_object *obj)
 {
@@ -87,4 +58,101 @@ fail:
 	json_object_put(*root);
 	*root = *data = NULL;
 	return rc;
+}
+
+#define LIST_MAX_PARAMS 300
+
+static enum at_err list_failed(struct at_ctx *ctx, enum at_err rc)
+{
+	if (rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY)
+		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
+	return rc;
+}
+
+/* scope, then the filter's values, then limit and offset when wanted */
+static size_t list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
+			  bool paging, struct at_db_param *p)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < spec->nscope; i++)
+		p[n++] = spec->scope[i];
+	for (i = 0; i < q->nparams; i++)
+		p[n++] = q->params[i].type == AT_RQL_PARAM_INT
+				 ? AT_DB_P_INT(q->params[i].num)
+				 : AT_DB_P_STRN(q->params[i].text, q->params[i].len);
+	if (paging) {
+		p[n++] = AT_DB_P_INT(q->limit);
+		p[n++] = AT_DB_P_INT(q->offset);
+	}
+	return n;
+}
+
+static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spec,
+			      const struct at_rql_query *q, const struct at_db_param *p,
+			      size_t n, long long *total)
+{
+	struct at_db_rows rows;
+	enum at_err rc;
+	bool more;
+
+	if (!q->where.len && spec->has_total_stmt)
+		rc = at_db_query(ctx->db, spec->total_stmt, spec->scope, spec->nscope, &rows);
+	else
+		rc = at_db_query_built(ctx->db, spec->count_tpl, q->where.data, NULL, p, n, &rows);
+	if (rc)
+		return rc;
+	rc = at_db_rows_next(&rows, &more);
+	*total = !rc && more ? at_db_rows_int(&rows, 0) : 0;
+	at_db_rows_release(&rows);
+	return rc;
+}
+
+enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
+{
+	struct at_db_param p[LIST_MAX_PARAMS];
+	struct json_object *root = NULL, *data, *obj;
+	struct at_rql_query q;
+	struct at_db_rows rows;
+	struct at_paging pg;
+	long long total = 0;
+	enum at_err rc;
+	size_t n;
+	bool more;
+
+	at_rql_init(&q);
+	rc = at_rql_parse(&q, spec->res, ctx->req->query);
+	if (rc == AT_ERR_INVALID)
+		at_problem_field(&ctx->problem, q.error.key, "%s", q.error.message);
+	if (rc || (spec->check && (rc = spec->check(ctx, &q))))
+		goto out;
+	if (spec->nscope + q.nparams + 2 > LIST_MAX_PARAMS) {
+		rc = AT_ERR_INTERNAL;
+		goto out;
+	}
+	n = list_params(spec, &q, false, p);
+	if ((rc = list_total(ctx, spec, &q, p, n, &total)))
+		goto out;
+	pg.limit = q.limit;
+	pg.offset = q.offset;
+	if ((rc = at_list_new(&pg, total, q.omitted, q.nomitted, &root, &data)))
+		goto out;
+	if (q.limit > 0) {
+		n = list_params(spec, &q, true, p);
+		if ((rc = at_db_query_built(ctx->db, spec->list_tpl, q.where.data, q.order.data, p,
+					    n, &rows)))
+			goto out;
+		while (!(rc = at_db_rows_next(&rows, &more)) && more)
+			if ((rc = spec->render(ctx, &rows, &q, &obj)) || (rc = at_json_push(data, obj)))
+				break;
+		at_db_rows_release(&rows);
+		if (rc)
+			goto out;
+	}
+	rc = at_reply_json(ctx, 200, root);
+	root = NULL;
+out:
+	json_object_put(root);
+	at_rql_release(&q);
+	return list_failed(ctx, rc);
 }

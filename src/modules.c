@@ -5,6 +5,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
+#include "rql.h"
 
 /* MODULE_COLUMNS in db.c */
 enum module_col { MC_ID, MC_NAME, MC_DESCRIPTION, MC_CODE, MC_ACCOUNT_TYPES, MC_REVISION };
@@ -73,19 +74,13 @@ static enum at_err fill(struct at_ctx *ctx, struct at_db_rows *rows, struct json
 	return rc;
 }
 
-static enum at_err refuse_query(struct at_ctx *ctx, struct at_paging *pg)
+static enum at_err refuse_query(struct at_ctx *ctx)
 {
 	struct at_query_iter it = { ctx->req->query };
 	char key[64], val[256];
-	enum at_err rc;
 	int r;
 
 	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
-		if (pg && at_paging_param(ctx, pg, key, val, &rc)) {
-			if (rc)
-				return rc;
-			continue;
-		}
 		at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.", key);
 		return AT_ERR_INVALID;
 	}
@@ -108,7 +103,7 @@ enum at_err at_modules_grantable(struct at_ctx *ctx)
 	long long count = 0;
 	enum at_err rc;
 
-	if ((rc = refuse_query(ctx, NULL)))
+	if ((rc = refuse_query(ctx)))
 		return rc;
 	pg.offset = 0;
 	pg.limit = AT_LIST_LIMIT_MAX;
@@ -140,40 +135,33 @@ static enum at_err ops_only(struct at_ctx *ctx)
 	return AT_ERR_FORBIDDEN;
 }
 
+static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows,
+			       const struct at_rql_query *q, struct json_object **out)
+{
+	enum at_err rc;
+	size_t i;
+
+	if ((rc = render_module(rows, out)))
+		return rc;
+	for (i = 0; i < at_rql_modules.nselect; i++)
+		if (!at_rql_selected(q, &at_rql_modules, at_rql_modules.select[i].name))
+			json_object_object_del(*out, at_rql_modules.select[i].name);
+	return AT_OK;
+}
+
 enum at_err at_modules_list(struct at_ctx *ctx)
 {
-	struct json_object *root, *data;
-	struct at_db_rows rows;
-	struct at_paging pg;
-	long long total = 0, count;
+	static const struct at_list_spec spec = {
+		.res = &at_rql_modules,
+		.list_tpl = AT_TPL_MODULE_LIST,
+		.count_tpl = AT_TPL_MODULE_COUNT,
+		.render = list_render,
+	};
 	enum at_err rc;
-	bool more;
 
-	at_paging_init(&pg);
-	if ((rc = ops_only(ctx)) || (rc = refuse_query(ctx, &pg)))
+	if ((rc = ops_only(ctx)))
 		return rc;
-	if ((rc = at_db_query(ctx->db, AT_STMT_MODULE_TOTAL, NULL, 0, &rows)))
-		return db_failed(ctx, rc);
-	if (!(rc = at_db_rows_next(&rows, &more)) && more)
-		total = at_db_rows_int(&rows, 0);
-	at_db_rows_release(&rows);
-	if (rc || (rc = at_list_new(&pg, total, NULL, 0, &root, &data)))
-		return db_failed(ctx, rc);
-	if (pg.limit > 0) {
-		struct at_db_param p[] = { AT_DB_P_INT(pg.limit), AT_DB_P_INT(pg.offset) };
-
-		if ((rc = at_db_query(ctx->db, AT_STMT_MODULE_LIST, p, 2, &rows))) {
-			json_object_put(root);
-			return db_failed(ctx, rc);
-		}
-		rc = fill(ctx, &rows, data, false, &count);
-		at_db_rows_release(&rows);
-		if (rc) {
-			json_object_put(root);
-			return db_failed(ctx, rc);
-		}
-	}
-	return at_reply_json(ctx, 200, root);
+	return at_list_reply(ctx, &spec);
 }
 
 enum at_err at_modules_get(struct at_ctx *ctx)
@@ -185,7 +173,7 @@ enum at_err at_modules_get(struct at_ctx *ctx)
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = ops_only(ctx)) || (rc = refuse_query(ctx, NULL)))
+	if ((rc = ops_only(ctx)) || (rc = refuse_query(ctx)))
 		return rc;
 	if (!at_id_valid(id, "MOD", 1))
 		return AT_ERR_NOT_FOUND;

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "list.h"
 #include "log.h"
+#include "rql.h"
 #include "text.h"
 #include "tokens.h"
 
@@ -316,9 +317,9 @@ static enum at_err parse_select(struct at_ctx *ctx, const char *spec, unsigned *
 	return AT_OK;
 }
 
-/* Query parameters of a token read: select, and for lists limit and
- * offset.  Anything else is refused rather than silently ignored. */
-static enum at_err parse_query(struct at_ctx *ctx, unsigned *fields, struct at_paging *pg)
+/* Query parameters of one token's read: select.  Anything else is refused
+ * rather than silently ignored (lists go through RQL instead). */
+static enum at_err parse_query(struct at_ctx *ctx, unsigned *fields)
 {
 	struct at_query_iter it = { ctx->req->query };
 	char key[64], val[1024];
@@ -328,11 +329,6 @@ static enum at_err parse_query(struct at_ctx *ctx, unsigned *fields, struct at_p
 	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
 		if (!strcmp(key, "select")) {
 			if ((rc = parse_select(ctx, val, fields)))
-				return rc;
-			continue;
-		}
-		if (pg && at_paging_param(ctx, pg, key, val, &rc)) {
-			if (rc)
 				return rc;
 			continue;
 		}
@@ -773,73 +769,57 @@ static struct json_object *member(struct json_object *obj, const char *key)
 
 /* ---- list and read ------------------------------------------------------ */
 
-static enum at_err list_total(struct at_ctx *ctx, long long *total)
+/* The response fields an RQL select asked for. */
+static unsigned rql_fields(const struct at_rql_query *q)
 {
-	struct at_db_param p = AT_DB_P_STR(ctx->caller.account_id);
-	struct at_db_rows rows;
-	enum at_err rc;
-	bool more;
+	unsigned fields = 0;
+	size_t i;
 
-	rc = caller_is_ops(ctx) ? at_db_query(ctx->db, AT_STMT_TOKEN_TOTAL_ALL, NULL, 0, &rows)
-				: at_db_query(ctx->db, AT_STMT_TOKEN_TOTAL_ACCOUNT, &p, 1, &rows);
-	if (rc)
-		return db_failed(ctx, rc);
-	rc = at_db_rows_next(&rows, &more);
-	*total = !rc && more ? at_db_rows_int(&rows, 0) : 0;
-	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	for (i = 0; i < sizeof(select_fields) / sizeof(select_fields[0]); i++)
+		if (at_rql_selected(q, &at_rql_tokens, select_fields[i].name))
+			fields |= select_fields[i].bit;
+	return fields;
 }
 
+static enum at_err list_check(struct at_ctx *ctx, const struct at_rql_query *q)
+{
+	if (!(rql_fields(q) & F_TOKEN))
+		return AT_OK;
+	at_problem_field(&ctx->problem, "select",
+			 "Token values are never listed; read one token with select=token.");
+	return AT_ERR_INVALID;
+}
+
+static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows,
+			       const struct at_rql_query *q, struct json_object **out)
+{
+	return render_token(ctx, rows, rql_fields(q), NULL, out);
+}
+
+/* Client and Vendor callers list their own account without Deleted
+ * tokens, Operations every account; an RQL filter only narrows that. */
 enum at_err at_tokens_list(struct at_ctx *ctx)
 {
-	const char *omitted[2];
-	struct json_object *root = NULL, *data, *obj;
-	unsigned fields = F_DEFAULT_LIST;
-	struct at_paging pg;
-	struct at_db_rows rows;
-	long long total = 0;
-	size_t nomitted = 0;
-	enum at_err rc;
-	bool more;
+	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
+	struct at_list_spec spec = {
+		.res = &at_rql_tokens,
+		.has_total_stmt = true,
+		.check = list_check,
+		.render = list_render,
+	};
 
-	at_paging_init(&pg);
-	if ((rc = parse_query(ctx, &fields, &pg)))
-		return rc;
-	if (fields & F_TOKEN) {
-		at_problem_field(&ctx->problem, "select",
-				 "Token values are never listed; read one token with select=token.");
-		return AT_ERR_INVALID;
+	if (caller_is_ops(ctx)) {
+		spec.list_tpl = AT_TPL_TOKEN_LIST;
+		spec.count_tpl = AT_TPL_TOKEN_COUNT;
+		spec.total_stmt = AT_STMT_TOKEN_TOTAL_ALL;
+	} else {
+		spec.list_tpl = AT_TPL_TOKEN_LIST_ACCOUNT;
+		spec.count_tpl = AT_TPL_TOKEN_COUNT_ACCOUNT;
+		spec.total_stmt = AT_STMT_TOKEN_TOTAL_ACCOUNT;
+		spec.scope = &scope;
+		spec.nscope = 1;
 	}
-	if (!(fields & F_MODULES))
-		omitted[nomitted++] = "modules";
-	if (!(fields & F_AUDIT))
-		omitted[nomitted++] = "audit";
-	if ((rc = list_total(ctx, &total)) ||
-	    (rc = at_list_new(&pg, total, omitted, nomitted, &root, &data)))
-		return rc;
-	if (pg.limit > 0) {
-		struct at_db_param p[] = { AT_DB_P_STR(ctx->caller.account_id),
-					   AT_DB_P_INT(pg.limit), AT_DB_P_INT(pg.offset) };
-
-		rc = caller_is_ops(ctx)
-			     ? at_db_query(ctx->db, AT_STMT_TOKEN_LIST_ALL, p + 1, 2, &rows)
-			     : at_db_query(ctx->db, AT_STMT_TOKEN_LIST_ACCOUNT, p, 3, &rows);
-		if (rc)
-			goto out;
-		while (!(rc = at_db_rows_next(&rows, &more)) && more) {
-			if ((rc = render_token(ctx, &rows, fields, NULL, &obj)) ||
-			    (rc = at_json_push(data, obj)))
-				break;
-		}
-		at_db_rows_release(&rows);
-		if (rc)
-			goto out;
-	}
-	rc = at_reply_json(ctx, 200, root);
-	root = NULL;
-out:
-	json_object_put(root);
-	return db_failed(ctx, rc);
+	return at_list_reply(ctx, &spec);
 }
 
 /* The sealed copy, opened; AT_ERR_FORBIDDEN when this deployment keeps
@@ -898,7 +878,7 @@ enum at_err at_tokens_get(struct at_ctx *ctx)
 	const char *id;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)) || (rc = parse_query(ctx, &fields, NULL)))
+	if ((rc = token_id_param(ctx, &id)) || (rc = parse_query(ctx, &fields)))
 		return rc;
 	if (!(fields & F_TOKEN))
 		return reply_token(ctx, id, 200, fields, NULL);

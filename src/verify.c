@@ -49,48 +49,42 @@ static bool original_path(const char *uri, char *out, size_t n)
 	}
 }
 
-static enum at_err granted(struct at_ctx *ctx, const char *path, bool *ok)
-{
-	struct at_db_param p = AT_DB_P_STR(ctx->caller.id);
-	struct at_db_rows rows;
-	const char *prefix;
-	size_t plen;
-	enum at_err rc;
-	bool more;
+struct grant_check {
+	const char *path;	/* NULL when not canonical: nothing grants it */
+	bool ok;
+};
 
-	*ok = false;
-	if ((rc = at_db_query(ctx->db, AT_STMT_VERIFY_PATHS, &p, 1, &rows)))
-		return rc;
-	while (!*ok && !(rc = at_db_rows_next(&rows, &more)) && more) {
-		prefix = at_db_rows_str(&rows, 0, &plen);
-		if (prefix && prefix_covers(prefix, plen, path))
-			*ok = true;
-	}
-	at_db_rows_release(&rows);
-	return rc;
+static void check_prefix(void *arg, const char *prefix, size_t plen)
+{
+	struct grant_check *g = arg;
+
+	if (!g->ok && g->path && prefix_covers(prefix, plen, g->path))
+		g->ok = true;
 }
 
 enum at_err at_verify(struct at_ctx *ctx)
 {
 	const struct at_caller *c = &ctx->caller;
 	char path[AT_PATH_MAX], mods[AT_CALLER_MODULES * AT_MODULE_ID_MAX];
+	struct grant_check g = { .path = path };
+	struct at_auth_paths paths = { .each = check_prefix, .arg = &g };
 	size_t i, len = 0;
 	enum at_err rc;
-	bool ok;
 
 	if (!ctx->req->original_uri)
 		return AT_ERR_NOT_FOUND;
-	if ((rc = at_auth_caller(ctx)))
+	if (!original_path(ctx->req->original_uri, path, sizeof(path)))
+		g.path = NULL;
+	/* the token, its modules and the paths they grant: one round trip */
+	if ((rc = at_auth_caller_paths(ctx, &paths)))
 		return rc;
 	if (c->kind != AT_CALLER_TOKEN)
 		return AT_ERR_AUTH;	/* only tokens guard the platform's APIs */
-	if (!original_path(ctx->req->original_uri, path, sizeof(path))) {
+	if (!g.path) {
 		at_problem_detail(&ctx->problem, "The request path is not in canonical form.");
 		return AT_ERR_FORBIDDEN;
 	}
-	if ((rc = granted(ctx, path, &ok)))
-		return rc;
-	if (!ok) {
+	if (!g.ok) {
 		at_problem_detail(&ctx->problem, "None of the token's modules grants this path.");
 		return AT_ERR_FORBIDDEN;
 	}
