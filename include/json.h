@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "text.h"
 
 #define AT_JSON_MAX_DEPTH 32
 
@@ -27,7 +28,6 @@ AT_MUST_CHECK enum at_err at_json_render_secret(struct at_buf *b, struct json_ob
 /* Zero the characters of a json-c string object in place. */
 void at_json_wipe_string(struct json_object *str);
 
-bool at_utf8_valid(const char *s, size_t len);
 
 /* Parse a request body: one JSON value, nothing after it but whitespace,
  * at most AT_JSON_MAX_DEPTH deep, valid UTF-8 in every string, no

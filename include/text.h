@@ -7,6 +7,16 @@
 
 #include "err.h"
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:
+ * overlong forms, surrogates and code points above U+10FFFF are not. */
+size_t at_utf8_seq(const unsigned char *s, size_t n);
+bool at_utf8_valid(const char *s, size_t len);
+
+/* Copy at most max_chars characters of s into out (outlen bytes), each
+ * byte that is not valid UTF-8 replaced by U+FFFD: header text (a
+ * User-Agent) fit for a utf8mb4 column.  Returns out, or NULL for NULL. */
+const char *at_utf8_sanitize(const char *s, size_t max_chars, char *out, size_t outlen);
+
 /* Number of code points in valid UTF-8. */
 size_t at_utf8_chars(const char *s, size_t len);
 

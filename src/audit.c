@@ -69,36 +69,40 @@ static enum at_err canon_hash(const struct at_keys *keys, const struct canon *c,
 	return rc;
 }
 
-/* Now as DATETIME(3) text and ISO text, from one clock reading. */
-static void now_times(char *db, size_t dn, char *iso, size_t in)
+/* Milliseconds since the epoch of a DATETIME(3) text, -1 if not one. */
+static long long db_time_ms(const char *s)
 {
+	struct tm tm = { 0 };
+	int ms = 0;
+
+	if (!s || sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+/* The record's time as DATETIME(3) and ISO text: now, or a millisecond
+ * after the chain's newest record when the clock is not past it, so
+ * that a chain's timestamps always grow with its sequence. */
+static void record_times(const char *last, char *db, size_t dn, char *iso, size_t in)
+{
+	long long now_ms, last_ms = db_time_ms(last);
 	struct timespec ts;
 	struct tm tm;
+	time_t secs;
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (last_ms >= now_ms)
+		now_ms = last_ms + 1;
+	secs = (time_t)(now_ms / 1000);
+	gmtime_r(&secs, &tm);
 	len = strftime(db, dn, "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(db + len, dn - len, ".%03d", (int)(ts.tv_nsec / 1000000));
+	snprintf(db + len, dn - len, ".%03d", (int)(now_ms % 1000));
 	at_time_iso(db, iso, in);
-}
-
-/* Cut s to at most max characters (not bytes) of valid UTF-8 into out. */
-static const char *cut_chars(const char *s, size_t max, char *out, size_t outlen)
-{
-	size_t i = 0, chars = 0;
-
-	if (!s)
-		return NULL;
-	while (s[i] && chars < max && i + 4 < outlen) {
-		i++;
-		while (((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-		chars++;
-	}
-	memcpy(out, s, i);
-	out[i] = '\0';
-	return out;
 }
 
 enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
@@ -107,7 +111,7 @@ enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
 	static const unsigned char zero[AT_HASH_LEN];
 	unsigned char prev[AT_HASH_LEN], hash[AT_HASH_LEN];
 	char ts[32], iso[32], seqs[24], revs[24], ua[AT_AUDIT_USER_AGENT_CHARS * 4 + 1];
-	struct at_db_param p[21], hp[3];
+	struct at_db_param p[21], hp[4];
 	struct at_db_rows rows;
 	const char *h;
 	struct canon c;
@@ -130,6 +134,7 @@ enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
 			rc = AT_ERR_DB;
 		else
 			memcpy(prev, h, AT_HASH_LEN);
+		record_times(at_db_rows_str(&rows, 2, NULL), ts, sizeof(ts), iso, sizeof(iso));
 	} else if (!rc) {
 		rc = AT_ERR_DB;
 	}
@@ -139,8 +144,8 @@ enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
 	seq++;
 	snprintf(seqs, sizeof(seqs), "%lld", seq);
 	snprintf(revs, sizeof(revs), "%lld", r->object_revision);
-	now_times(ts, sizeof(ts), iso, sizeof(iso));
-	cut_chars(r->user_agent, AT_AUDIT_USER_AGENT_CHARS, ua, sizeof(ua));
+	/* a header's bytes: anything, the column takes UTF-8 only */
+	at_utf8_sanitize(r->user_agent, AT_AUDIT_USER_AGENT_CHARS, ua, sizeof(ua));
 
 	rc = AT_ERR_DUPLICATE;
 	for (tries = 0; tries < ID_TRIES && rc == AT_ERR_DUPLICATE; tries++) {
@@ -186,8 +191,9 @@ enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
 		return rc;
 	hp[0] = AT_DB_P_INT(seq);
 	hp[1] = AT_DB_P_BLOB(hash, sizeof(hash));
-	hp[2] = AT_DB_P_STR(r->account_id);
-	return at_db_exec(db, AT_STMT_AUDIT_HEAD_SET, hp, 3, NULL);
+	hp[2] = AT_DB_P_STR(ts);
+	hp[3] = AT_DB_P_STR(r->account_id);
+	return at_db_exec(db, AT_STMT_AUDIT_HEAD_SET, hp, 4, NULL);
 }
 
 /* The canonical content of a stored record, for verification. */

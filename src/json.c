@@ -4,52 +4,7 @@
 #include <string.h>
 
 #include "json.h"
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none.
- * Rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0;
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xF4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-bool at_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k;
-
-	while (i < len) {
-		k = utf8_seq(p + i, len - i);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
+#include "text.h"
 
 enum at_err at_json_quote(struct at_buf *b, const char *s)
 {
@@ -61,7 +16,17 @@ enum at_err at_json_quote(struct at_buf *b, const char *s)
 	if ((rc = at_buf_append(b, "\"", 1)))
 		return rc;
 	while (i < n) {
-		k = utf8_seq(p + i, n - i);
+		/* printable ASCII but " and \ goes out as it is, a run at once */
+		for (k = 0; i + k < n && p[i + k] >= 0x20 && p[i + k] < 0x7f && p[i + k] != '"' &&
+			    p[i + k] != '\\'; k++)
+			;
+		if (k) {
+			if ((rc = at_buf_append(b, p + i, k)))
+				return rc;
+			i += k;
+			continue;
+		}
+		k = at_utf8_seq(p + i, n - i);
 		if (k == 0) {
 			rc = at_buf_puts(b, "\\ufffd");
 			k = 1;

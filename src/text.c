@@ -43,6 +43,80 @@ static size_t decode(const unsigned char *s, size_t n, wint_t *cp)
 	return 4;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+size_t at_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0;
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+bool at_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < len) {
+		k = at_utf8_seq(p + i, len - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+const char *at_utf8_sanitize(const char *s, size_t max_chars, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, chars = 0, k, n;
+
+	if (!s || !outlen)
+		return NULL;
+	n = strlen(s);
+	while (i < n && chars < max_chars) {
+		k = at_utf8_seq(p + i, n - i);
+		/* a broken byte becomes U+FFFD, three bytes */
+		if (o + (k ? k : 3) + 1 > outlen)
+			break;
+		if (k) {
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+		chars++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 size_t at_utf8_chars(const char *s, size_t len)
 {
 	size_t i, n = 0;
