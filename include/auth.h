@@ -64,6 +64,10 @@ AT_MUST_CHECK enum at_err at_auth_caller_paths(struct at_ctx *ctx,
  * named user); AT_ERR_AUTH when there is no such active user. */
 AT_MUST_CHECK enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id);
 
+/* lastAccessAt of the token that called (ctx->touch_id): run after the
+ * answer has gone out, and only for a request that succeeded. */
+void at_auth_touch(struct at_ctx *ctx);
+
 bool at_caller_holds(const struct at_caller *c, const char *module_id);
 /* May this caller see and touch objects of that account? */
 bool at_caller_sees_account(const struct at_caller *c, const char *account_id);

@@ -94,7 +94,7 @@ static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
 
 /* lastAccessAt: written after the answer has gone out, so a slow write
  * never delays it; a failure only leaves the time older. */
-static void touch_last_access(struct at_ctx *ctx)
+void at_auth_touch(struct at_ctx *ctx)
 {
 	struct at_db_param p = AT_DB_P_STR(ctx->touch_id);
 
@@ -175,10 +175,9 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len,
 			c->kind = AT_CALLER_TOKEN;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
-			if (at_db_rows_int(&rows, TK_TOUCH)) {
+			/* the router writes it once the request succeeded */
+			if (at_db_rows_int(&rows, TK_TOUCH))
 				at_strlcpy(ctx->touch_id, id, sizeof(ctx->touch_id));
-				ctx->after = touch_last_access;
-			}
 		}
 	} else {
 		(void)at_hash_equal(presented, no_hash);

@@ -286,6 +286,7 @@ void at_router_handle(struct at_ctx *ctx)
 
 	at_problem_clear(&ctx->problem);
 	ctx->after = NULL;
+	ctx->touch_id[0] = '\0';
 	ctx->caller.kind = AT_CALLER_NONE;
 	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);
@@ -293,4 +294,7 @@ void at_router_handle(struct at_ctx *ctx)
 		rc = r->handler(ctx);
 	if (rc)
 		reply_error(ctx, rc);
+	/* a use is a request that succeeded: a refused verify is none */
+	else if (ctx->touch_id[0])
+		ctx->after = at_auth_touch;
 }
