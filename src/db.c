@@ -20,6 +20,11 @@
 #define DB_DYN_CACHE 32
 #define DB_DYN_SQL_MAX 16384
 #define DB_COL_INITIAL 256
+/* Column buffers are kept for the next result (no malloc per query),
+ * up to this size each, in this many sets per connection. */
+#define DB_COL_KEEP 16384
+#define DB_SPARE_SETS 4
+#define DB_SET_MIN_COLS 32
 
 /* The columns of a token as tokens.c reads them (enum token_col there). */
 #define TOKEN_COLUMNS \
@@ -199,9 +204,9 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		"INSERT INTO audit_chain_heads (account_id, seq, hash) VALUES (?, 0, ?)"
 		" ON DUPLICATE KEY UPDATE seq = seq",
 	[AT_STMT_AUDIT_HEAD_LOCK] =
-		"SELECT seq, hash FROM audit_chain_heads WHERE account_id = ? FOR UPDATE",
+		"SELECT seq, hash, last_at FROM audit_chain_heads WHERE account_id = ? FOR UPDATE",
 	[AT_STMT_AUDIT_HEAD_SET] =
-		"UPDATE audit_chain_heads SET seq = ?, hash = ? WHERE account_id = ?",
+		"UPDATE audit_chain_heads SET seq = ?, hash = ?, last_at = ? WHERE account_id = ?",
 	[AT_STMT_AUDIT_INSERT] =
 		"INSERT INTO audit_records (id, account_id, seq, event, timestamp, summary,"
 		" details, object_id, object_name, object_type, object_revision, actor_id,"
@@ -259,13 +264,35 @@ struct dyn_stmt {
 	unsigned long used;
 };
 
+/* The buffers a result is read into, reused from query to query: rows
+ * borrow a set in rows_start and give it back in at_db_rows_release.
+ * Each buffer holds sizes[i] bytes: binds[i].buffer_length + 1. */
+struct colset {
+	struct colset *next;
+	unsigned cap;
+	char **bufs;
+	unsigned long *lens;
+	unsigned long *sizes;
+	char *nulls;
+	/* DATETIME and TIMESTAMP columns come as MYSQL_TIME and are made
+	 * text here: the connector's own conversion is a sprintf per value,
+	 * a sixth of a list's time.  decimals[i] is 0xff for other columns. */
+	MYSQL_TIME *times;
+	unsigned char *decimals;
+	MYSQL_BIND binds[];
+};
+
 struct at_db {
+	struct colset *spare;	/* sets for the next results */
+	unsigned nspare;
 	const struct at_settings *s;
 	MYSQL *conn;
 	MYSQL_STMT *stmts[AT_STMT__MAX];
 	struct dyn_stmt dyn[DB_DYN_CACHE];
 	unsigned long tick;
-	time_t last_attempt;
+	long long last_attempt;		/* ms, monotonic: the last slow failed connect */
+	long long last_used;		/* ms, monotonic: the last statement */
+	bool in_tx;			/* between begin and commit/rollback */
 	unsigned long generation;	/* bumped when statements are closed */
 	char error[512];
 };
@@ -335,6 +362,26 @@ static enum at_err stmt_fail(struct at_db *db, MYSQL_STMT *st)
 	return db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection idle this long is pinged before use: the server may have
+ * restarted meanwhile, and a dead connection found by a ping is replaced
+ * at once, before any statement could have been half sent. */
+#define DB_IDLE_PING_MS 1000
+/* After a connect attempt that took long (a server that does not answer
+ * rather than refuses), wait this long before the next one, so that an
+ * outage does not hold every worker in connect timeouts.  A refused
+ * connect costs nothing and is tried again at once: the first request
+ * after the server is back must not be turned away. */
+#define DB_SLOW_CONNECT_MS 500
+#define DB_RETRY_MS 1000
+
 static enum at_err db_connect(struct at_db *db)
 {
 	const struct at_settings *s = db->s;
@@ -342,17 +389,24 @@ static enum at_err db_connect(struct at_db *db)
 	/* a stuck server must not hold a worker forever */
 	unsigned io_timeout = 30;
 	my_bool off = 0;
-	time_t now;
+	long long now = now_ms();
 
-	if (db->conn)
-		return AT_OK;
-	now = time(NULL);
-	if (db->last_attempt == now) {
-		/* one attempt a second per worker: an outage must not turn
-		 * every request into a connect storm */
-		return AT_ERR_UNAVAILABLE;
+	if (db->conn) {
+		if (now - db->last_used < DB_IDLE_PING_MS || !mysql_ping(db->conn)) {
+			db->last_used = now;
+			return AT_OK;
+		}
+		at_log_info("database connection lost while idle: reconnecting");
+		db_disconnect(db);
+		db->last_attempt = 0;
 	}
-	db->last_attempt = now;
+	/* a transaction that lost its connection is gone with it: nothing
+	 * of it may go on in autocommit on a new one */
+	if (db->in_tx)
+		return AT_ERR_UNAVAILABLE;
+	if (db->last_attempt && now - db->last_attempt < DB_RETRY_MS)
+		return AT_ERR_UNAVAILABLE;
+	db->last_attempt = 0;
 	db->conn = mysql_init(NULL);
 	if (!db->conn)
 		return AT_ERR_NOMEM;
@@ -372,11 +426,14 @@ static enum at_err db_connect(struct at_db *db)
 				s->db_socket[0] ? s->db_socket : NULL, 0)) {
 		(void)conn_fail(db);
 		db_disconnect(db);
+		if (now_ms() - now >= DB_SLOW_CONNECT_MS)
+			db->last_attempt = now;
 		/* a wrong password or database leaves the server as useless
 		 * to us as an outage does */
 		return AT_ERR_UNAVAILABLE;
 	}
 	at_log_debug("database connected (%s)", mysql_get_host_info(db->conn));
+	db->last_used = now;
 	return AT_OK;
 }
 
@@ -402,11 +459,93 @@ enum at_err at_db_open(struct at_db **out, const struct at_settings *s)
 	return AT_OK;
 }
 
+static void colset_free(struct colset *set)
+{
+	unsigned i;
+
+	for (i = 0; i < set->cap; i++)
+		free(set->bufs[i]);
+	free(set->bufs);
+	free(set->lens);
+	free(set->sizes);
+	free(set->nulls);
+	free(set->times);
+	free(set->decimals);
+	free(set);
+}
+
+/* A set of at least n columns: a spare one, or a new one. */
+static struct colset *colset_get(struct at_db *db, unsigned n)
+{
+	struct colset **pp, *set;
+
+	for (pp = &db->spare; *pp; pp = &(*pp)->next) {
+		if ((*pp)->cap >= n) {
+			set = *pp;
+			*pp = set->next;
+			db->nspare--;
+			set->next = NULL;
+			return set;
+		}
+	}
+	if (n < DB_SET_MIN_COLS)
+		n = DB_SET_MIN_COLS;
+	set = calloc(1, sizeof(*set) + n * sizeof(MYSQL_BIND));
+	if (!set)
+		return NULL;
+	set->cap = n;
+	set->bufs = calloc(n, sizeof(*set->bufs));
+	set->lens = calloc(n, sizeof(*set->lens));
+	set->sizes = calloc(n, sizeof(*set->sizes));
+	set->nulls = calloc(n, sizeof(*set->nulls));
+	set->times = calloc(n, sizeof(*set->times));
+	set->decimals = calloc(n, sizeof(*set->decimals));
+	if (!set->bufs || !set->lens || !set->sizes || !set->nulls || !set->times ||
+	    !set->decimals) {
+		colset_free(set);
+		return NULL;
+	}
+	return set;
+}
+
+/* Back to the spares; a buffer a big value (an icon) grew is freed, so
+ * that a worker does not keep megabytes for its next query. */
+static void colset_put(struct at_db *db, struct colset *set)
+{
+	unsigned i;
+
+	if (db->nspare >= DB_SPARE_SETS) {
+		colset_free(set);
+		return;
+	}
+	for (i = 0; i < set->cap; i++) {
+		if (set->sizes[i] > DB_COL_KEEP) {
+			free(set->bufs[i]);
+			set->bufs[i] = NULL;
+			set->sizes[i] = 0;
+		}
+	}
+	set->next = db->spare;
+	db->spare = set;
+	db->nspare++;
+}
+
+static struct colset *colset_of(const struct at_db_rows *rows)
+{
+	return (struct colset *)(void *)((char *)rows->binds - offsetof(struct colset, binds));
+}
+
 void at_db_free(struct at_db *db)
 {
+	struct colset *set;
+
 	if (!db)
 		return;
 	db_disconnect(db);
+	while ((set = db->spare)) {
+		db->spare = set->next;
+		colset_free(set);
+	}
 	free(db);
 	/* frees what the connector keeps per thread */
 	mysql_thread_end();
@@ -517,7 +656,8 @@ static enum at_err db_bind_execute(struct at_db *db, MYSQL_STMT *st,
 			     mysql_stmt_param_count(st), n);
 		return AT_ERR_INTERNAL;
 	}
-	memset(bind, 0, sizeof(bind));
+	/* only the n in use: the whole array is 35 KiB to clear per query */
+	memset(bind, 0, n * sizeof(bind[0]));
 	for (i = 0; i < n; i++) {
 		switch (params[i].type) {
 		case AT_DB_NULL:
@@ -576,18 +716,11 @@ enum at_err at_db_exec(struct at_db *db, enum at_stmt id, const struct at_db_par
 
 void at_db_rows_release(struct at_db_rows *rows)
 {
-	unsigned i;
-
 	/* a lost connection has closed the statement already */
 	if (rows->stmt && rows->db->generation == rows->generation)
 		mysql_stmt_free_result(rows->stmt);
-	if (rows->bufs)
-		for (i = 0; i < rows->ncols; i++)
-			free(rows->bufs[i]);
-	free(rows->bufs);
-	free(rows->binds);
-	free(rows->lens);
-	free(rows->nulls);
+	if (rows->binds)
+		colset_put(rows->db, colset_of(rows));
 	memset(rows, 0, sizeof(*rows));
 }
 
@@ -623,6 +756,8 @@ enum at_err at_db_query_built(struct at_db *db, enum at_tpl tpl, const char *whe
 
 static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_rows *rows)
 {
+	struct colset *set;
+	MYSQL_FIELD *fields;
 	MYSQL_BIND *binds;
 	enum at_err rc;
 	unsigned i;
@@ -636,23 +771,38 @@ static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_row
 		goto err;
 	}
 	rows->ncols = mysql_stmt_field_count(st);
-	rows->binds = calloc(rows->ncols ? rows->ncols : 1, sizeof(MYSQL_BIND));
-	rows->bufs = calloc(rows->ncols ? rows->ncols : 1, sizeof(char *));
-	rows->lens = calloc(rows->ncols ? rows->ncols : 1, sizeof(unsigned long));
-	rows->nulls = calloc(rows->ncols ? rows->ncols : 1, sizeof(char));
 	rc = AT_ERR_NOMEM;
-	if (!rows->binds || !rows->bufs || !rows->lens || !rows->nulls)
+	set = colset_get(db, rows->ncols);
+	if (!set)
 		goto err;
-	binds = rows->binds;
+	rows->binds = binds = set->binds;
+	rows->bufs = set->bufs;
+	rows->lens = set->lens;
+	rows->nulls = set->nulls;
+	fields = rows->ncols ? mariadb_stmt_fetch_fields(st) : NULL;
 	for (i = 0; i < rows->ncols; i++) {
-		rows->bufs[i] = malloc(DB_COL_INITIAL);
-		if (!rows->bufs[i])
-			goto err;
+		if (!set->bufs[i]) {
+			set->bufs[i] = malloc(DB_COL_INITIAL);
+			if (!set->bufs[i])
+				goto err;
+			set->sizes[i] = DB_COL_INITIAL;
+		}
+		memset(&binds[i], 0, sizeof(binds[i]));
 		binds[i].buffer_type = MYSQL_TYPE_STRING;
-		binds[i].buffer = rows->bufs[i];
-		binds[i].buffer_length = DB_COL_INITIAL - 1;
-		binds[i].length = &rows->lens[i];
-		binds[i].is_null = (my_bool *)&rows->nulls[i];
+		binds[i].buffer = set->bufs[i];
+		binds[i].buffer_length = set->sizes[i] - 1;
+		binds[i].length = &set->lens[i];
+		binds[i].is_null = (my_bool *)&set->nulls[i];
+		set->lens[i] = 0;
+		set->nulls[i] = 0;
+		set->decimals[i] = 0xff;
+		if (fields && (fields[i].type == MYSQL_TYPE_DATETIME ||
+			       fields[i].type == MYSQL_TYPE_TIMESTAMP)) {
+			set->decimals[i] = (unsigned char)(fields[i].decimals <= 6 ? fields[i].decimals : 0);
+			binds[i].buffer_type = MYSQL_TYPE_DATETIME;
+			binds[i].buffer = &set->times[i];
+			binds[i].buffer_length = sizeof(set->times[i]);
+		}
 	}
 	if (rows->ncols && mysql_stmt_bind_result(st, binds)) {
 		rc = stmt_fail(db, st);
@@ -673,12 +823,14 @@ static enum at_err rows_refetch(struct at_db_rows *rows)
 	char *p;
 
 	for (i = 0; i < rows->ncols; i++) {
-		if (rows->nulls[i] || rows->lens[i] <= binds[i].buffer_length)
+		if (rows->nulls[i] || rows->lens[i] <= binds[i].buffer_length ||
+		    colset_of(rows)->decimals[i] != 0xff)
 			continue;
 		p = realloc(rows->bufs[i], rows->lens[i] + 1);
 		if (!p)
 			return AT_ERR_NOMEM;
 		rows->bufs[i] = p;
+		colset_of(rows)->sizes[i] = rows->lens[i] + 1;
 		binds[i].buffer = p;
 		binds[i].buffer_length = rows->lens[i];
 		if (mysql_stmt_fetch_column(rows->stmt, &binds[i], i, 0))
@@ -689,8 +841,46 @@ static enum at_err rows_refetch(struct at_db_rows *rows)
 	return AT_OK;
 }
 
+/* Digits of v, exactly n of them (leading zeros), at out. */
+static void put_digits(char *out, unsigned long v, unsigned n)
+{
+	while (n--) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* A DATETIME as the connector would have made it text:
+ * YYYY-MM-DD HH:MM:SS, then .f… with the column's decimals (cut, not
+ * rounded).  out holds at least DB_COL_INITIAL bytes. */
+static unsigned long format_datetime(char *out, const MYSQL_TIME *t, unsigned decimals)
+{
+	unsigned long frac = t->second_part;
+	unsigned d;
+
+	put_digits(out, t->year, 4);
+	out[4] = '-';
+	put_digits(out + 5, t->month, 2);
+	out[7] = '-';
+	put_digits(out + 8, t->day, 2);
+	out[10] = ' ';
+	put_digits(out + 11, t->hour, 2);
+	out[13] = ':';
+	put_digits(out + 14, t->minute, 2);
+	out[16] = ':';
+	put_digits(out + 17, t->second, 2);
+	if (!decimals)
+		return 19;
+	out[19] = '.';
+	for (d = decimals; d < 6; d++)
+		frac /= 10;
+	put_digits(out + 20, frac, decimals);
+	return 20 + decimals;
+}
+
 enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more)
 {
+	struct colset *set;
 	enum at_err rc;
 	unsigned i;
 	int r;
@@ -709,8 +899,13 @@ enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more)
 		return stmt_fail(rows->db, rows->stmt);
 	if (r == MYSQL_DATA_TRUNCATED && (rc = rows_refetch(rows)))
 		return rc;
-	for (i = 0; i < rows->ncols; i++)
+	set = colset_of(rows);
+	for (i = 0; i < rows->ncols; i++) {
+		if (set->decimals[i] != 0xff && !rows->nulls[i])
+			rows->lens[i] = format_datetime(rows->bufs[i], &set->times[i],
+							set->decimals[i]);
 		rows->bufs[i][rows->nulls[i] ? 0 : rows->lens[i]] = '\0';
+	}
 	*more = true;
 	return AT_OK;
 }
@@ -757,6 +952,7 @@ enum at_err at_db_begin(struct at_db *db)
 		return rc;
 	if (mysql_autocommit(db->conn, 0))
 		return conn_fail(db);
+	db->in_tx = true;
 	return AT_OK;
 }
 
@@ -764,6 +960,7 @@ enum at_err at_db_commit(struct at_db *db)
 {
 	enum at_err rc = AT_OK;
 
+	db->in_tx = false;
 	if (!db->conn)
 		return AT_ERR_UNAVAILABLE;
 	if (mysql_commit(db->conn))
@@ -775,6 +972,7 @@ enum at_err at_db_commit(struct at_db *db)
 
 void at_db_rollback(struct at_db *db)
 {
+	db->in_tx = false;
 	if (!db->conn)
 		return;
 	if (mysql_rollback(db->conn) || mysql_autocommit(db->conn, 1))
