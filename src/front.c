@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,9 +21,13 @@
 #define LISTEN_BACKLOG 128
 #define SD_LISTEN_FDS_START 3
 
-/* Some platforms need accept() serialised; it costs nothing here. */
+/* Some platforms need accept() serialised; it costs nothing here.  Only
+ * accept() is: a worker whose connection the web server keeps open
+ * (fastcgi_keep_conn on) waits for its next request without the lock. */
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool stopping;
+/* The listening socket is TCP: answers go out without Nagle's delay. */
+static bool listen_tcp;
 
 enum at_err at_front_init(void)
 {
@@ -33,6 +39,26 @@ static bool is_socket(int fd)
 	struct stat st;
 
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static bool is_tcp(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	       (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
+
+/* A kept-alive FastCGI connection over TCP would otherwise hold back the
+ * last segment of an answer until the web server's delayed ACK (40 ms):
+ * Nagle's algorithm against delayed ACK. */
+static void set_nodelay(int fd)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)))
+		at_log_debug("TCP_NODELAY: %s", strerror(errno));
 }
 
 static bool is_socket_path(const char *path)
@@ -162,6 +188,22 @@ static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
 	return true;
 }
 
+/* Append strings as they are (no format to parse); false once full. */
+static bool head_put(char *head, size_t size, size_t *len, const char *const *parts, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(parts[i]);
+		if (l >= size - *len)
+			return false;
+		memcpy(head + *len, parts[i], l);
+		*len += l;
+	}
+	head[*len] = '\0';
+	return true;
+}
+
 /* libfcgi's own printf knows no %zu: headers are formatted here. */
 static void front_write(struct front *f, const struct at_request *req,
 			const struct at_response *resp)
@@ -180,12 +222,12 @@ static void front_write(struct front *f, const struct at_request *req,
 				    "Content-Type: %s\r\nContent-Length: %zu\r\n",
 				    resp->content_type, resp->body.len);
 	/* responses hold tokens and account data: never cache them */
-	ok = ok && head_add(head, sizeof(head), &len,
-			    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+	ok = ok && head_put(head, sizeof(head), &len, (const char *const[]){
+		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" }, 1);
 	for (i = 0; ok && i < resp->nheaders; i++)
-		ok = head_add(head, sizeof(head), &len, "%s: %s\r\n", resp->headers[i].name,
-			      resp->headers[i].value);
-	ok = ok && head_add(head, sizeof(head), &len, "\r\n");
+		ok = head_put(head, sizeof(head), &len, (const char *const[]){
+			resp->headers[i].name, ": ", resp->headers[i].value, "\r\n" }, 4);
+	ok = ok && head_put(head, sizeof(head), &len, (const char *const[]){ "\r\n" }, 1);
 	if (!ok) {
 		/* cannot happen with the sizes above; never send half a head */
 		at_log_error("response headers do not fit");
@@ -213,7 +255,9 @@ void at_front_serve(int fd, struct at_ctx *base)
 	struct timespec t0;
 	struct front f;
 	int rc;
+	bool fresh;
 
+	listen_tcp = is_tcp(fd);
 	memset(&req, 0, sizeof(req));
 	at_buf_init(&req.body, base->settings->max_icon > base->settings->max_body
 				       ? base->settings->max_icon : base->settings->max_body);
@@ -227,9 +271,20 @@ void at_front_serve(int fd, struct at_ctx *base)
 	base->req = &req;
 	base->resp = &resp;
 	for (;;) {
-		pthread_mutex_lock(&accept_lock);
+		/* libfcgi keeps the connection in f.rq.ipcFd when the web
+		 * server asked to keep it (FCGI_KEEP_CONN): then FCGX_Accept_r
+		 * only reads the next request from it, and must not hold the
+		 * lock others need to accept meanwhile */
+		fresh = f.rq.ipcFd < 0;
+		if (fresh)
+			pthread_mutex_lock(&accept_lock);
 		rc = FCGX_Accept_r(&f.rq);
-		pthread_mutex_unlock(&accept_lock);
+		if (fresh)
+			pthread_mutex_unlock(&accept_lock);
+		/* every time: libfcgi may have swapped a closed kept
+		 * connection for a new one inside FCGX_Accept_r */
+		if (rc >= 0 && listen_tcp)
+			set_nodelay(f.rq.ipcFd);
 		if (rc < 0) {
 			if (atomic_load(&stopping))
 				break;

@@ -49,17 +49,51 @@ void at_log_set_level(enum at_log_level level)
 	log_level = level;
 }
 
+/* Decimal digits of v, at least width of them, at out; their count. */
+static size_t put_uint(char *out, unsigned long long v, size_t width)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < width);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* 2026-01-31T12:34:56.789Z; the part up to the second is made once a
+ * second per thread (every request logs a line: no strftime each time). */
 static size_t log_time(char *out, size_t n)
 {
+	static __thread time_t sec = -1;
+	static __thread char head[32];
+	static __thread size_t hlen;
 	struct timespec ts;
 	struct tm tm;
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	len = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (len && len + 6 < n)
-		len += (size_t)snprintf(out + len, n - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	if (ts.tv_sec != sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		hlen = strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
+		sec = ts.tv_sec;
+	}
+	if (!hlen || hlen >= n) {
+		if (n)
+			out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, head, hlen);
+	len = hlen;
+	if (len + 6 < n) {
+		out[len++] = '.';
+		len += put_uint(out + len, (unsigned long long)(ts.tv_nsec / 1000000), 3);
+		out[len++] = 'Z';
+	}
+	out[len] = '\0';
 	return len;
 }
 
@@ -105,21 +139,41 @@ void at_log(enum at_log_level level, const char *fmt, ...)
 
 void at_log_request(const struct at_log_request *r)
 {
-	char tbuf[40];
+	char tbuf[64], nbuf[96];
+	unsigned long long us;
 	struct at_buf b;
+	size_t n;
 
 	if (log_level < AT_LOG_INFO)
 		return;
 	at_buf_init(&b, 16384);
-	log_time(tbuf, sizeof(tbuf));
+	/* by hand, not printf: this runs for every request */
+	n = log_time(tbuf + 9, sizeof(tbuf) - 9 - 2);
+	memcpy(tbuf, "{\"time\":\"", 9);
+	memcpy(tbuf + 9 + n, "\"", 2);
+	us = r->ms > 0 ? (unsigned long long)(r->ms * 1000.0 + 0.5) : 0;
+	n = 0;
+	memcpy(nbuf, ",\"status\":", 10);
+	n += 10;
+	if (r->status < 0)
+		nbuf[n++] = '-';
+	n += put_uint(nbuf + n, (unsigned long long)(r->status < 0 ? -(long long)r->status
+								    : r->status), 1);
+	memcpy(nbuf + n, ",\"ms\":", 6);
+	n += 6;
+	n += put_uint(nbuf + n, us / 1000, 1);
+	nbuf[n++] = '.';
+	n += put_uint(nbuf + n, us % 1000, 3);
+	memcpy(nbuf + n, ",\"caller\":", 11);
+	n += 10;
 	/* paths are bounded, so only a broken invariant drops the line */
-	if (at_buf_printf(&b, "{\"time\":\"%s\",\"traceId\":", tbuf) ||
+	if (at_buf_puts(&b, tbuf) || at_buf_puts(&b, ",\"traceId\":") ||
 	    at_json_quote(&b, r->trace_id ? r->trace_id : "") ||
 	    at_buf_puts(&b, ",\"method\":") ||
 	    at_json_quote(&b, r->method ? r->method : "") ||
 	    at_buf_puts(&b, ",\"path\":") ||
 	    at_json_quote(&b, r->path ? r->path : "") ||
-	    at_buf_printf(&b, ",\"status\":%d,\"ms\":%.3f,\"caller\":", r->status, r->ms) ||
+	    at_buf_append(&b, nbuf, n) ||
 	    (r->caller && *r->caller ? at_json_quote(&b, r->caller) : at_buf_puts(&b, "null")) ||
 	    (r->error ? at_buf_puts(&b, ",\"error\":") || at_json_quote(&b, r->error) : AT_OK) ||
 	    at_buf_puts(&b, "}\n"))
