@@ -69,6 +69,10 @@ void at_settings_init(struct at_settings *s);
 AT_MUST_CHECK enum at_err at_settings_load(struct at_settings *s, const char *path,
 					   char *err, size_t errlen);
 
+/* Read INI text (not a file) into s; the fuzz harness's entry. */
+AT_MUST_CHECK enum at_err at_settings_parse_string(struct at_settings *s, const char *text,
+						   char *err, size_t errlen);
+
 /* Apply one key; used by the loader and by the fuzz harness. */
 AT_MUST_CHECK enum at_err at_settings_set(struct at_settings *s, const char *section,
 					  const char *key, const char *value,

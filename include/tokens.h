@@ -36,4 +36,12 @@ AT_MUST_CHECK enum at_err at_tokens_insert(struct at_ctx *ctx, const struct at_t
 AT_MUST_CHECK enum at_err at_tokens_strip_module(struct at_ctx *ctx, const char *account_id,
 						 const char *module_id, unsigned *changed);
 
+/* The database-free checks of a create body (ctx->req->body): JSON shape,
+ * name, description, icon, modules.  AT_OK or an error with ctx->problem
+ * filled.  What create runs first; the fuzz harness runs it alone. */
+AT_MUST_CHECK enum at_err at_tokens_check_body(struct at_ctx *ctx);
+
+/* "image/png" or "image/jpeg" from the magic bytes, NULL for neither. */
+const char *at_icon_type(const unsigned char *p, size_t n);
+
 #endif

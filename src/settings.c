@@ -236,6 +236,19 @@ static int load_cb(void *ud, const char *section, const char *key, const char *v
 	return rc == AT_OK;
 }
 
+enum at_err at_settings_parse_string(struct at_settings *s, const char *text, char *err,
+				     size_t errlen)
+{
+	struct load_state st = { s, err, errlen, AT_OK };
+	int line = at_ini_parse_string(text, load_cb, &st);
+
+	if (line && !st.rc) {
+		snprintf(err, errlen, "line %d: syntax error or line too long", line);
+		return AT_ERR_CONFIG;
+	}
+	return line ? st.rc : AT_OK;
+}
+
 /* APITOKEND_DATABASE_SOCKET for [database] socket. */
 static bool env_name(char *out, size_t n, const struct key *k)
 {

@@ -1015,14 +1015,40 @@ static enum at_err create_account(struct at_ctx *ctx, struct json_object *body,
 	return AT_OK;
 }
 
+/* The checks of a create body that need no database. */
+static bool check_create_fields(struct at_ctx *ctx, struct json_object *body,
+				struct at_token_new *t, struct module_set *want)
+{
+	bool keep_icon, ok;
+
+	ok = check_name(ctx, member(body, "name"), &t->name);
+	ok = check_description(ctx, member(body, "description"), &t->description) && ok;
+	ok = check_icon(ctx, member(body, "icon"), NULL, &keep_icon) && ok;
+	return check_modules_shape(ctx, member(body, "modules"), want) && ok;
+}
+
+enum at_err at_tokens_check_body(struct at_ctx *ctx)
+{
+	struct json_object *body = NULL;
+	struct module_set want;
+	struct at_token_new t;
+	enum at_err rc;
+
+	if ((rc = body_object(ctx, &body)))
+		return rc;
+	rc = check_create_fields(ctx, body, &t, &want) ? AT_OK : AT_ERR_INVALID;
+	json_object_put(body);
+	return rc;
+}
+
 enum at_err at_tokens_create(struct at_ctx *ctx)
 {
 	struct create_job *j = NULL;
 	struct json_object *body = NULL;
 	struct module_set want, none = { .n = 0 };
 	const char *mods[AT_TOKEN_MODULES_MAX];
-	bool keep_icon, ok;
 	enum at_err rc;
+	bool ok;
 	size_t i;
 
 	if ((rc = body_object(ctx, &body)))
@@ -1033,10 +1059,7 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 		goto out;
 	}
 	j->ctx = ctx;
-	ok = check_name(ctx, member(body, "name"), &j->t.name);
-	ok = check_description(ctx, member(body, "description"), &j->t.description) && ok;
-	ok = check_icon(ctx, member(body, "icon"), NULL, &keep_icon) && ok;
-	ok = check_modules_shape(ctx, member(body, "modules"), &want) && ok;
+	ok = check_create_fields(ctx, body, &j->t, &want);
 	if ((rc = create_account(ctx, body, &j->t.account_id)))
 		goto out;
 	if (!ok) {
@@ -1307,7 +1330,7 @@ enum at_err at_tokens_delete(struct at_ctx *ctx)
 /* ---- icon --------------------------------------------------------------- */
 
 /* The type comes from the magic bytes, never from the client's header. */
-static const char *icon_type(const unsigned char *p, size_t n)
+const char *at_icon_type(const unsigned char *p, size_t n)
 {
 	if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
 		return "image/png";
@@ -1364,7 +1387,7 @@ enum at_err at_tokens_icon_put(struct at_ctx *ctx)
 		at_problem_field(&ctx->problem, "icon", "The body must hold a PNG or JPEG image.");
 		return AT_ERR_INVALID;
 	}
-	j.type = icon_type((const unsigned char *)b->data, b->len);
+	j.type = at_icon_type((const unsigned char *)b->data, b->len);
 	if (!j.type) {
 		at_problem_detail(&ctx->problem, "The logo must be a PNG or JPEG image.");
 		return AT_ERR_MEDIA_TYPE;
