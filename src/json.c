@@ -176,6 +176,10 @@ enum at_err at_json_parse(const char *text, size_t len, struct json_object **out
 	case 2:
 		snprintf(err, errlen, "the body is not valid JSON: strings take double quotes");
 		goto out;
+	case 3:
+		snprintf(err, errlen, "the body holds a \\u escape of half a surrogate pair, which "
+			 "is no character");
+		goto out;
 	}
 	*out = obj;
 	obj = NULL;
@@ -194,12 +198,61 @@ struct dup_scan {
 	size_t len, pos;
 	bool dup;
 	bool single_quote;	/* json-c takes 'x' even in strict mode */
+	bool lone_surrogate;	/* json-c turns a lone \ud800 into U+FFFD */
 };
 
 static void dup_skip_ws(struct dup_scan *d)
 {
 	while (d->pos < d->len && strchr(" \t\r\n", d->s[d->pos]))
 		d->pos++;
+}
+
+/* The 4 hex digits of \uXXXX at s, or -1. */
+static long hex4(const char *s, size_t avail)
+{
+	long v = 0;
+	size_t i;
+
+	if (avail < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* At the 'u' of an escape: a high surrogate must be followed by an
+ * escaped low one (and both are then skipped), a low one must not stand
+ * alone.  json-c would store U+FFFD instead of what the client sent. */
+static void check_surrogate(struct dup_scan *d)
+{
+	long hi = hex4(d->s + d->pos + 1, d->len - d->pos - 1), lo;
+
+	if (hi < 0xD800 || hi > 0xDFFF)
+		return;
+	if (hi >= 0xDC00) {
+		d->lone_surrogate = true;
+		return;
+	}
+	/* \uD83D\uDE00: u, 4 digits, backslash, u, 4 digits */
+	if (d->pos + 10 < d->len && d->s[d->pos + 5] == '\\' && d->s[d->pos + 6] == 'u') {
+		lo = hex4(d->s + d->pos + 7, d->len - d->pos - 7);
+		if (lo >= 0xDC00 && lo <= 0xDFFF) {
+			d->pos += 10;	/* the loop's increment passes the last digit */
+			return;
+		}
+	}
+	d->lone_surrogate = true;
 }
 
 static void dup_skip_string(struct dup_scan *d)
@@ -213,8 +266,11 @@ static void dup_skip_string(struct dup_scan *d)
 	}
 	d->pos++;	/* opening quote */
 	while (d->pos < d->len && d->s[d->pos] != quote) {
-		if (d->s[d->pos] == '\\')
+		if (d->s[d->pos] == '\\') {
 			d->pos++;
+			if (d->pos < d->len && d->s[d->pos] == 'u')
+				check_surrogate(d);
+		}
 		d->pos++;
 	}
 	d->pos++;	/* closing quote */
@@ -288,13 +344,14 @@ static void dup_value(struct dup_scan *d, struct json_object *v)
 	}
 }
 
-/* 0: fine, 1: a duplicate key, 2: a single-quoted string. */
+/* 0: fine, 1: a duplicate key, 2: a single-quoted string, 3: a lone
+ * surrogate escape. */
 static int scan_text(const char *text, size_t len, struct json_object *root)
 {
 	struct dup_scan d = { text, len, 0, false, false };
 
 	dup_value(&d, root);
-	return d.single_quote ? 2 : d.dup ? 1 : 0;
+	return d.single_quote ? 2 : d.lone_surrogate ? 3 : d.dup ? 1 : 0;
 }
 
 enum at_err at_json_add(struct json_object *obj, const char *key, struct json_object *val)

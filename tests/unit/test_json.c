@@ -32,6 +32,9 @@ static void test_accepts(void **state)
 	assert_int_equal(PARSE(" {} \r\n"), AT_OK);
 	assert_int_equal(PARSE("{\"n\":\"\\u00e9t\\u00e9 \xc3\xa9\"}"), AT_OK);
 	assert_int_equal(PARSE("[1,2,{\"a\":{\"b\":[]}}]"), AT_OK);
+	/* a whole pair is one character (U+1F600), and \\ before u is no escape */
+	assert_int_equal(PARSE("{\"a\":\"\\ud83d\\ude00\"}"), AT_OK);
+	assert_int_equal(PARSE("{\"a\":\"\\\\ud800\"}"), AT_OK);
 	/* the same key in different objects is no duplicate */
 	assert_int_equal(PARSE("{\"a\":{\"id\":1},\"b\":{\"id\":2}}"), AT_OK);
 }
@@ -53,6 +56,11 @@ static void test_refuses(void **state)
 	assert_int_equal(PARSE("{\"a\":1,\"a\":2}"), AT_ERR_INVALID);
 	assert_int_equal(PARSE("{\"a\":1,\"b\":{\"c\":1,\"c\":{}}}"), AT_ERR_INVALID);
 	assert_int_equal(PARSE("[{\"x\":1},{\"y\":[{\"z\":1,\"z\":1}]}]"), AT_ERR_INVALID);
+	/* half a surrogate pair is no character: json-c would store U+FFFD */
+	assert_int_equal(PARSE("{\"a\":\"x\\ud800y\"}"), AT_ERR_INVALID);
+	assert_int_equal(PARSE("{\"a\":\"\\udc00\"}"), AT_ERR_INVALID);
+	assert_int_equal(PARSE("{\"a\":\"\\ud83d\\u0041\"}"), AT_ERR_INVALID);
+	assert_int_equal(PARSE("{\"\\ud800\":1}"), AT_ERR_INVALID);
 	/* escaped and plain spellings of one key are one key */
 	assert_int_equal(PARSE("{\"a\":1,\"\\u0061\":2}"), AT_ERR_INVALID);
 }
