@@ -13,6 +13,11 @@ Environment:
                        scripts/run, e.g. build-asan/
   APITOKEND_IT_KEEP    set to 1 to keep the state directories (logs) after
                        the run
+  APITOKEND_WRAPPER    passed on to scripts/run, which puts it in front of
+                       apitokend's command line (@STATE@: the state dir), e.g.
+                       valgrind with --log-file=@STATE@/log/valgrind-%p.log;
+                       stop() then also reports valgrind's findings in those
+                       logs, and a valgrind that never wrote its summary
 """
 
 import atexit
@@ -36,6 +41,25 @@ SANITIZER_RE = re.compile(
     r"ERROR: (AddressSanitizer|LeakSanitizer|MemorySanitizer|ThreadSanitizer)"
     r"|runtime error:|SUMMARY: UndefinedBehaviorSanitizer"
 )
+# What valgrind (memcheck) prints in its --log-file when it finds something:
+# memory errors, and definite and indirect leaks (still reachable and
+# possible blocks are libfcgi's and Connector/C's global state and do not
+# count).
+VALGRIND_RE = re.compile(
+    r"==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised"
+    r"|Syscall param|Mismatched free|Source and destination overlap"
+    r"|Argument '\w+' of function|Process terminating with default action)"
+    r"|are (definitely|indirectly) lost in loss record"
+    r"|ERROR SUMMARY: [1-9]"
+)
+
+
+def valgrind_wrapped():
+    return "valgrind" in os.environ.get("APITOKEND_WRAPPER", "")
+
+
+def is_valgrind_log(path):
+    return os.path.basename(path).startswith("valgrind")
 
 _live = []
 _lock = threading.Lock()
@@ -85,6 +109,7 @@ class Stack:
         self.url = None
         self.env = {}
         self.started = False
+        self.started_ok = False
         self.dump_logs = False
         self.run_output = ""
         self._starting = None
@@ -125,6 +150,7 @@ class Stack:
             self.stop()
             raise StackError(f"scripts/run failed with status {rc}")
         self.started = True
+        self.started_ok = True
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = self.read_env()
         return self
@@ -202,14 +228,23 @@ class Stack:
 
     def sanitizer_findings(self):
         found = []
+        summaries = 0
         for path in self.log_files():
+            vg = is_valgrind_log(path)
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
                     for line in f:
-                        if SANITIZER_RE.search(line):
+                        if SANITIZER_RE.search(line) or (vg and VALGRIND_RE.search(line)):
                             found.append(f"{os.path.basename(path)}: {line.rstrip()}")
+                        if vg and "ERROR SUMMARY:" in line:
+                            summaries += 1
             except OSError:
                 pass
+        # Under valgrind at least one apitokend must have exited on SIGTERM
+        # and written its summary: no report because none ran is no pass.
+        if valgrind_wrapped() and self.started_ok and summaries == 0:
+            found.append("valgrind: no log in the state dir has an ERROR SUMMARY"
+                         " (did apitokend run under valgrind and exit on SIGTERM?)")
         return found
 
     def print_sanitizer_reports(self, max_lines=300):
@@ -220,6 +255,11 @@ class Stack:
                 with open(path, encoding="utf-8", errors="replace") as f:
                     lines = f.readlines()
             except OSError:
+                continue
+            if is_valgrind_log(path):
+                if any(VALGRIND_RE.search(line) for line in lines):
+                    print(f"----- valgrind report {path}", file=sys.stderr)
+                    sys.stderr.write("".join(lines[:max_lines]))
                 continue
             out, inside = [], False
             for line in lines:
@@ -329,6 +369,9 @@ def processes_referencing(path):
                 comm = f.read().strip()
         except OSError:
             continue
+        # apitokend under APITOKEND_WRAPPER=valgrind runs as valgrind's tool
+        if comm.startswith("memcheck-") and "/apitokend " in cmdline:
+            comm = "apitokend"
         if comm not in ("mariadbd", "mysqld", "nginx", "apitokend"):
             continue
         if needle in cmdline:
