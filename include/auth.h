@@ -69,6 +69,8 @@ AT_MUST_CHECK enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user
 void at_auth_touch(struct at_ctx *ctx);
 
 bool at_caller_holds(const struct at_caller *c, const char *module_id);
+/* An Operations caller: sees and acts on every account. */
+bool at_caller_is_ops(const struct at_caller *c);
 /* May this caller see and touch objects of that account? */
 bool at_caller_sees_account(const struct at_caller *c, const char *account_id);
 

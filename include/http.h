@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "text.h"
 
 #define AT_PATH_MAX		2048	/* a decoded path longer than this is 404 */
 #define AT_QUERY_MAX		8192	/* SPEC §11 */
@@ -88,10 +89,6 @@ AT_MUST_CHECK enum at_err at_response_header(struct at_response *resp, const cha
 	__attribute__((format(printf, 3, 4)));
 const char *at_status_reason(int status);
 
-/* Percent-decode src[0..len) into dst (size n).  '+' stays '+': RQL uses
- * it for ascending order.  Fails on a bad escape, an encoded NUL, or when
- * dst is too small. */
-bool at_percent_decode(char *dst, size_t n, const char *src, size_t len);
 
 /* Walk the query string's key=value pairs (split on '&'), percent-decoded
  * into key and val.  Returns 1 with a pair, 0 at the end, -1 when a pair

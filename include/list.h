@@ -47,6 +47,24 @@ struct at_list_spec {
 
 AT_MUST_CHECK enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec);
 
+/* The statements of one confinement of a collection. */
+struct at_list_scope {
+	enum at_tpl list;
+	enum at_tpl count;
+	enum at_stmt total;
+};
+
+/* at_list_reply confined the usual way: Operations callers read every
+ * account (all), others their own (own, whose templates take the
+ * caller's account id first). */
+AT_MUST_CHECK enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
+						 const struct at_list_scope *all,
+						 const struct at_list_scope *own);
+
+/* Remove from obj every field of res that q did not select. */
+void at_list_drop_unselected(const struct at_rql_query *q, const struct at_rql_resource *res,
+			     struct json_object *obj);
+
 /* Append obj to arr, taking it; frees it on failure. */
 AT_MUST_CHECK enum at_err at_json_push(struct json_object *arr, struct json_object *obj);
 

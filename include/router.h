@@ -60,6 +60,10 @@ void at_router_handle(struct at_ctx *ctx);
 /* The HTTP status for an error code (AT_OK gives 200). */
 int at_err_status(enum at_err err);
 
+/* rc unchanged; when it is a database failure, the server's message goes
+ * to ctx->problem's internal cause (the log), never to the client. */
+enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc);
+
 /* Reply status with obj as the JSON body; takes ownership of obj. */
 AT_MUST_CHECK enum at_err at_reply_json(struct at_ctx *ctx, int status,
 					struct json_object *obj);

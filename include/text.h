@@ -17,6 +17,11 @@ bool at_utf8_valid(const char *s, size_t len);
  * User-Agent) fit for a utf8mb4 column.  Returns out, or NULL for NULL. */
 const char *at_utf8_sanitize(const char *s, size_t max_chars, char *out, size_t outlen);
 
+/* Percent-decode src[0..len) into dst (size n).  '+' stays '+': RQL uses
+ * it for ascending order.  Fails on a bad escape, an encoded NUL, or when
+ * dst is too small. */
+bool at_percent_decode(char *dst, size_t n, const char *src, size_t len);
+
 /* Number of code points in valid UTF-8. */
 size_t at_utf8_chars(const char *s, size_t len);
 

@@ -331,14 +331,6 @@ enum at_err at_audit_verify(struct at_db *db, const struct at_keys *keys, FILE *
 
 /* ---- reading -------------------------------------------------------------- */
 
-static enum at_err db_failed(struct at_ctx *ctx, enum at_err rc)
-{
-	if (rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY ||
-	    rc == AT_ERR_DUPLICATE)
-		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
-	return rc;
-}
-
 static enum at_err add_opt(struct json_object *obj, const char *key, const char *s)
 {
 	return s && *s ? at_json_add_str(obj, key, s) : AT_OK;
@@ -545,11 +537,6 @@ static enum at_err record_json(const struct at_db_rows *rows, const struct read_
 	return rc;
 }
 
-static bool caller_is_ops(const struct at_ctx *ctx)
-{
-	return ctx->caller.account_type == AT_ACCOUNT_OPERATIONS;
-}
-
 /* A listed record: fields not selected go, render() fills placeholders. */
 static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows,
 			       const struct at_rql_query *q, struct json_object **out)
@@ -558,14 +545,11 @@ static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows
 		.documents = at_rql_selected(q, &at_rql_audit, "documents"),
 		.render = q->render,
 	};
-	size_t i;
 	enum at_err rc;
 
 	if ((rc = record_json(rows, &o, out)))
 		return rc;
-	for (i = 0; i < at_rql_audit.nselect; i++)
-		if (!at_rql_selected(q, &at_rql_audit, at_rql_audit.select[i].name))
-			json_object_object_del(*out, at_rql_audit.select[i].name);
+	at_list_drop_unselected(q, &at_rql_audit, *out);
 	return AT_OK;
 }
 
@@ -573,25 +557,18 @@ static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows
  * every record; an RQL filter only narrows that. */
 enum at_err at_audit_list(struct at_ctx *ctx)
 {
-	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
+	static const struct at_list_scope all = {
+		AT_TPL_AUDIT_LIST, AT_TPL_AUDIT_COUNT, AT_STMT_AUDIT_TOTAL_ALL
+	};
+	static const struct at_list_scope own = {
+		AT_TPL_AUDIT_LIST_ACCOUNT, AT_TPL_AUDIT_COUNT_ACCOUNT, AT_STMT_AUDIT_TOTAL_ACCOUNT
+	};
 	struct at_list_spec spec = {
 		.res = &at_rql_audit,
-		.has_total_stmt = true,
 		.render = list_render,
 	};
 
-	if (caller_is_ops(ctx)) {
-		spec.list_tpl = AT_TPL_AUDIT_LIST;
-		spec.count_tpl = AT_TPL_AUDIT_COUNT;
-		spec.total_stmt = AT_STMT_AUDIT_TOTAL_ALL;
-	} else {
-		spec.list_tpl = AT_TPL_AUDIT_LIST_ACCOUNT;
-		spec.count_tpl = AT_TPL_AUDIT_COUNT_ACCOUNT;
-		spec.total_stmt = AT_STMT_AUDIT_TOTAL_ACCOUNT;
-		spec.scope = &scope;
-		spec.nscope = 1;
-	}
-	return at_list_reply(ctx, &spec);
+	return at_list_reply_confined(ctx, &spec, &all, &own);
 }
 
 enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
@@ -627,7 +604,7 @@ enum at_err at_audit_get(struct at_ctx *ctx)
 		return AT_ERR_NOT_FOUND;
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_AUDIT_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if (!(rc = at_db_rows_next(&rows, &found))) {
 		acc = found ? at_db_rows_str(&rows, AC_ACCOUNT_ID, NULL) : NULL;
 		/* another account's record is as absent as an unknown one */
@@ -637,7 +614,7 @@ enum at_err at_audit_get(struct at_ctx *ctx)
 			rc = at_reply_json(ctx, 200, obj);
 	}
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 /* ---- records from outside: SoftwareOne extensions ------------------------- */
@@ -769,7 +746,7 @@ enum at_err at_audit_create(struct at_ctx *ctx)
 				: NULL;
 	at_audit_actor(&j.r, ctx);
 	if ((rc = at_db_transact(ctx->db, post_tx, &j))) {
-		db_failed(ctx, rc);
+		at_db_failed(ctx, rc);
 		goto out;
 	}
 	{
@@ -791,7 +768,7 @@ enum at_err at_audit_create(struct at_ctx *ctx)
 	}
 out:
 	json_object_put(body);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 void at_audit_actor(struct at_audit_record *r, const struct at_ctx *ctx)

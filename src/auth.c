@@ -45,9 +45,14 @@ bool at_caller_holds(const struct at_caller *c, const char *module_id)
 	return false;
 }
 
+bool at_caller_is_ops(const struct at_caller *c)
+{
+	return c->account_type == AT_ACCOUNT_OPERATIONS;
+}
+
 bool at_caller_sees_account(const struct at_caller *c, const char *account_id)
 {
-	return c->account_type == AT_ACCOUNT_OPERATIONS || !strcmp(c->account_id, account_id);
+	return at_caller_is_ops(c) || !strcmp(c->account_id, account_id);
 }
 
 /* Columns account id, name, type, status starting at col. */

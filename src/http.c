@@ -34,47 +34,6 @@ static enum at_method method_parse(const char *s)
 	return AT_METHOD_OTHER;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool at_percent_decode(char *dst, size_t n, const char *src, size_t len)
-{
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		char c = src[i];
-
-		if (c == '%') {
-			if (i + 2 >= len)
-				return false;
-			hi = hexval((unsigned char)src[i + 1]);
-			lo = hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return false;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (c == '\0') {
-			return false;
-		}
-		if (o + 1 >= n)
-			return false;
-		dst[o++] = c;
-	}
-	if (o >= n)
-		return false;
-	dst[o] = '\0';
-	return true;
-}
-
 static bool is_lower_hex(const char *s, size_t n)
 {
 	size_t i;

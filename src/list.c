@@ -62,13 +62,6 @@ fail:
 
 #define LIST_MAX_PARAMS 300
 
-static enum at_err list_failed(struct at_ctx *ctx, enum at_err rc)
-{
-	if (rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY)
-		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
-	return rc;
-}
-
 /* scope, then the filter's values, then limit and offset when wanted */
 static size_t list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
 			  bool paging, struct at_db_param *p)
@@ -154,5 +147,30 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 out:
 	json_object_put(root);
 	at_rql_release(&q);
-	return list_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
+}
+
+enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
+				   const struct at_list_scope *all, const struct at_list_scope *own)
+{
+	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
+	const struct at_list_scope *use = at_caller_is_ops(&ctx->caller) ? all : own;
+
+	spec->list_tpl = use->list;
+	spec->count_tpl = use->count;
+	spec->total_stmt = use->total;
+	spec->has_total_stmt = true;
+	spec->scope = use == own ? &scope : NULL;
+	spec->nscope = use == own ? 1 : 0;
+	return at_list_reply(ctx, spec);
+}
+
+void at_list_drop_unselected(const struct at_rql_query *q, const struct at_rql_resource *res,
+			     struct json_object *obj)
+{
+	size_t i;
+
+	for (i = 0; i < res->nselect; i++)
+		if (!at_rql_selected(q, res, res->select[i].name))
+			json_object_object_del(obj, res->select[i].name);
 }

@@ -10,13 +10,6 @@
 /* MODULE_COLUMNS in db.c */
 enum module_col { MC_ID, MC_NAME, MC_DESCRIPTION, MC_CODE, MC_ACCOUNT_TYPES, MC_REVISION };
 
-static enum at_err db_failed(struct at_ctx *ctx, enum at_err rc)
-{
-	if (rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB)
-		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
-	return rc;
-}
-
 static enum at_err render_module(const struct at_db_rows *rows, struct json_object **out)
 {
 	const char *types = at_db_rows_str(rows, MC_ACCOUNT_TYPES, NULL), *desc;
@@ -111,13 +104,13 @@ enum at_err at_modules_grantable(struct at_ctx *ctx)
 		return rc;
 	if ((rc = at_db_query(ctx->db, AT_STMT_ACCOUNT_MODULES, &p, 1, &rows))) {
 		json_object_put(root);
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	}
 	rc = fill(ctx, &rows, data, true, &count);
 	at_db_rows_release(&rows);
 	if (rc) {
 		json_object_put(root);
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	}
 	/* the whole set is one page */
 	json_object_object_get_ex(root, "$meta", &meta);
@@ -128,7 +121,7 @@ enum at_err at_modules_grantable(struct at_ctx *ctx)
 
 static enum at_err ops_only(struct at_ctx *ctx)
 {
-	if (ctx->caller.account_type == AT_ACCOUNT_OPERATIONS)
+	if (at_caller_is_ops(&ctx->caller))
 		return AT_OK;
 	at_problem_detail(&ctx->problem, "The module catalogue is open to Operations accounts "
 			  "only; see /settings/api-tokens/modules for your account's modules.");
@@ -139,13 +132,10 @@ static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows
 			       const struct at_rql_query *q, struct json_object **out)
 {
 	enum at_err rc;
-	size_t i;
 
 	if ((rc = render_module(rows, out)))
 		return rc;
-	for (i = 0; i < at_rql_modules.nselect; i++)
-		if (!at_rql_selected(q, &at_rql_modules, at_rql_modules.select[i].name))
-			json_object_object_del(*out, at_rql_modules.select[i].name);
+	at_list_drop_unselected(q, &at_rql_modules, *out);
 	return AT_OK;
 }
 
@@ -179,11 +169,11 @@ enum at_err at_modules_get(struct at_ctx *ctx)
 		return AT_ERR_NOT_FOUND;
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_MODULE_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if (!(rc = at_db_rows_next(&rows, &found)) && !found)
 		rc = AT_ERR_NOT_FOUND;
 	if (!rc && !(rc = render_module(&rows, &obj)))
 		rc = at_reply_json(ctx, 200, obj);
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }

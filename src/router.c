@@ -238,6 +238,14 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 	return AT_OK;
 }
 
+enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)
+{
+	if ((rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY ||
+	     rc == AT_ERR_DUPLICATE) && !ctx->problem.internal[0])
+		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
+	return rc;
+}
+
 enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *obj)
 {
 	struct at_response *resp = ctx->resp;

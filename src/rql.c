@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "rql.h"
+#include "text.h"
 
 #define WHERE_MAX	(1u << 20)
 #define ECHO_MAX	40	/* bytes of input quoted back in a message */
@@ -145,85 +146,7 @@ static enum at_err syntax(struct parser *p, size_t pos, const char *what)
 	return rql_fail(p->q, "rql", "syntax error at position %zu: %s", char_pos(p, pos), what);
 }
 
-/* ---- decoding ------------------------------------------------------------ */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode src[0..len) into dst (room for len + 1); '+' stays '+'.
- * Returns the length, or -1 on a bad escape or a NUL. */
-static long pct_decode(char *dst, const char *src, size_t len)
-{
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		char c = src[i];
-
-		if (c == '%') {
-			if (len - i < 3)
-				return -1;
-			hi = hexval((unsigned char)src[i + 1]);
-			lo = hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0')
-			return -1;
-		dst[o++] = c;
-	}
-	dst[o] = '\0';
-	return (long)o;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n, k;
-	unsigned cp;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xC2 && s[i] <= 0xDF) {
-			n = 1;
-			cp = s[i] & 0x1F;
-		} else if (s[i] >= 0xE0 && s[i] <= 0xEF) {
-			n = 2;
-			cp = s[i] & 0x0F;
-		} else if (s[i] >= 0xF0 && s[i] <= 0xF4) {
-			n = 3;
-			cp = s[i] & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
+/* Percent-decoding and UTF-8 checks are text.c's, shared with the front. */
 
 static bool name_eq(const char *a, size_t alen, const char *b)
 {
@@ -1115,6 +1038,7 @@ static enum at_err parse_query(struct parser *p, const char *query)
 	size_t i, qlen = strlen(query), len;
 	enum at_err rc;
 	long n;
+	bool ok;
 
 	if (qlen > AT_RQL_MAX_QUERY)
 		return rql_fail(q, "rql", "the query string is longer than %d bytes", AT_RQL_MAX_QUERY);
@@ -1127,13 +1051,14 @@ static enum at_err parse_query(struct parser *p, const char *query)
 	/* split on '&' before decoding: an encoded %26 stays in its part */
 	while (*query) {
 		len = strcspn(query, "&");
-		n = pct_decode(p->part, query, len);
+		ok = at_percent_decode(p->part, sizeof(p->part), query, len);
 		query += len;
 		if (*query)
 			query++;
-		if (n < 0)
+		if (!ok)
 			return rql_fail(q, "rql", "bad percent-encoding or NUL in the query string");
-		if (!utf8_valid(p->part, (size_t)n))
+		n = (long)strlen(p->part);
+		if (!at_utf8_valid(p->part, (size_t)n))
 			return rql_fail(q, "rql", "the query string is not valid UTF-8");
 		if (n == 0)
 			continue;

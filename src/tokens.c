@@ -120,26 +120,13 @@ out:
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static enum at_err db_failed(struct at_ctx *ctx, enum at_err rc)
-{
-	if (rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY ||
-	    rc == AT_ERR_DUPLICATE)
-		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
-	return rc;
-}
-
-static bool caller_is_ops(const struct at_ctx *ctx)
-{
-	return ctx->caller.account_type == AT_ACCOUNT_OPERATIONS;
-}
-
 /* Client and Vendor callers see their own account's tokens, and no
  * Deleted ones; Operations sees everything. */
 static bool visible(const struct at_ctx *ctx, const char *account_id, const char *status)
 {
 	if (!account_id || !status)
 		return false;
-	if (caller_is_ops(ctx))
+	if (at_caller_is_ops(&ctx->caller))
 		return true;
 	return !strcmp(account_id, ctx->caller.account_id) && strcmp(status, "Deleted");
 }
@@ -178,7 +165,7 @@ static enum at_err render_modules(struct at_ctx *ctx, const char *id, struct jso
 	if ((rc = at_json_add(obj, "modules", list)))
 		return rc;
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_MODULES, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	while (!(rc = at_db_rows_next(&rows, &more)) && more) {
 		m = json_object_new_object();
 		if (!m || json_object_array_add(list, m)) {
@@ -191,7 +178,7 @@ static enum at_err render_modules(struct at_ctx *ctx, const char *id, struct jso
 			break;
 	}
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 static enum at_err render_audit(const struct at_db_rows *rows, struct json_object *obj)
@@ -388,13 +375,13 @@ static enum at_err token_visible(struct at_ctx *ctx, const char *id)
 	enum at_err rc;
 
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	rc = at_db_rows_next(&rows, &found);
 	if (!rc && (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
 				       at_db_rows_str(&rows, TC_STATUS, NULL))))
 		rc = AT_ERR_NOT_FOUND;
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 /* Read a token and reply with it. */
@@ -408,7 +395,7 @@ static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 	enum at_err rc;
 
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
 	if (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
@@ -438,7 +425,7 @@ static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 	}
 out:
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 /* ---- audit records ---------------------------------------------------------- */
@@ -708,7 +695,7 @@ static enum at_err check_modules_allowed(struct at_ctx *ctx, const char *account
 	if (!want->n)
 		return AT_OK;
 	if ((rc = at_db_query(ctx->db, AT_STMT_ACCOUNT_MODULES, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	while (!(rc = at_db_rows_next(&rows, &more)) && more) {
 		id = at_db_rows_str(&rows, 0, NULL);
 		if (id && enabled.n < AT_TOKEN_MODULES_MAX)
@@ -716,7 +703,7 @@ static enum at_err check_modules_allowed(struct at_ctx *ctx, const char *account
 	}
 	at_db_rows_release(&rows);
 	if (rc)
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	for (i = 0; i < want->n; i++) {
 		if (!set_has(&enabled, want->ids[i])) {
 			at_problem_field(&ctx->problem, "modules",
@@ -800,26 +787,19 @@ static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows
  * tokens, Operations every account; an RQL filter only narrows that. */
 enum at_err at_tokens_list(struct at_ctx *ctx)
 {
-	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
+	static const struct at_list_scope all = {
+		AT_TPL_TOKEN_LIST, AT_TPL_TOKEN_COUNT, AT_STMT_TOKEN_TOTAL_ALL
+	};
+	static const struct at_list_scope own = {
+		AT_TPL_TOKEN_LIST_ACCOUNT, AT_TPL_TOKEN_COUNT_ACCOUNT, AT_STMT_TOKEN_TOTAL_ACCOUNT
+	};
 	struct at_list_spec spec = {
 		.res = &at_rql_tokens,
-		.has_total_stmt = true,
 		.check = list_check,
 		.render = list_render,
 	};
 
-	if (caller_is_ops(ctx)) {
-		spec.list_tpl = AT_TPL_TOKEN_LIST;
-		spec.count_tpl = AT_TPL_TOKEN_COUNT;
-		spec.total_stmt = AT_STMT_TOKEN_TOTAL_ALL;
-	} else {
-		spec.list_tpl = AT_TPL_TOKEN_LIST_ACCOUNT;
-		spec.count_tpl = AT_TPL_TOKEN_COUNT_ACCOUNT;
-		spec.total_stmt = AT_STMT_TOKEN_TOTAL_ACCOUNT;
-		spec.scope = &scope;
-		spec.nscope = 1;
-	}
-	return at_list_reply(ctx, &spec);
+	return at_list_reply_confined(ctx, &spec, &all, &own);
 }
 
 /* The sealed copy, opened; AT_ERR_FORBIDDEN when this deployment keeps
@@ -839,7 +819,7 @@ static enum at_err reveal(struct at_ctx *ctx, const char *id, char *value)
 		return AT_ERR_FORBIDDEN;
 	}
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_SEALED, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
 	sealed = found ? at_db_rows_str(&rows, 0, &len) : NULL;
@@ -856,7 +836,7 @@ static enum at_err reveal(struct at_ctx *ctx, const char *id, char *value)
 	/* the result buffer held only ciphertext; nothing to wipe there */
 out:
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 struct reveal_job {
@@ -868,7 +848,7 @@ static enum at_err reveal_tx(void *arg)
 {
 	struct reveal_job *j = arg;
 
-	return db_failed(j->ctx, audit_token(j->ctx, j->id, EV_REVEALED, NULL, NULL, 0));
+	return at_db_failed(j->ctx, audit_token(j->ctx, j->id, EV_REVEALED, NULL, NULL, 0));
 }
 
 enum at_err at_tokens_get(struct at_ctx *ctx)
@@ -912,9 +892,9 @@ static enum at_err lock_token(struct at_ctx *ctx, const char *id, struct token_s
 	enum at_err rc;
 
 	if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_LOCK, &p, 1, NULL)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
 	if (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
@@ -937,7 +917,7 @@ static enum at_err lock_token(struct at_ctx *ctx, const char *id, struct token_s
 	at_db_rows_release(&rows);
 
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_MODULES, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	st->nmodules = 0;
 	while (!(rc = at_db_rows_next(&rows, &found)) && found) {
 		v = at_db_rows_str(&rows, 0, NULL);
@@ -954,7 +934,7 @@ static enum at_err lock_token(struct at_ctx *ctx, const char *id, struct token_s
 	rc = check_if_match(ctx, st->revision);
 out:
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 struct create_job {
@@ -995,18 +975,18 @@ static enum at_err create_account(struct at_ctx *ctx, struct json_object *body,
 	}
 	if (!strcmp(id, ctx->caller.account_id))
 		return AT_OK;
-	if (!caller_is_ops(ctx)) {
+	if (!at_caller_is_ops(&ctx->caller)) {
 		at_problem_detail(&ctx->problem, "Tokens can only be created in the caller's own "
 				  "account.");
 		return AT_ERR_FORBIDDEN;
 	}
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_ACCOUNT_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	rc = at_db_rows_next(&rows, &found);
 	at_db_rows_release(&rows);
 	if (rc)
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if (!found) {
 		at_problem_field(&ctx->problem, "account.id", "Account %s does not exist.", id);
 		return AT_ERR_INVALID;
@@ -1073,7 +1053,7 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 	j->t.modules = mods;
 	j->t.nmodules = want.n;
 	if ((rc = at_db_transact(ctx->db, create_tx, j))) {
-		db_failed(ctx, rc);
+		at_db_failed(ctx, rc);
 		goto out;
 	}
 	if ((rc = at_response_header(ctx->resp, "Location", "/public/v1/accounts/api-tokens/%s",
@@ -1171,7 +1151,7 @@ static enum at_err update_tx(void *arg)
 	if (mods_given)
 		changes[nchanges++] = "modules";
 	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	/* one statement for every field, so a change counts once */
 	{
 		struct at_db_param p[] = {
@@ -1202,10 +1182,10 @@ static enum at_err update_tx(void *arg)
 		}
 	}
 	rc = audit_token(ctx, j->id, EV_UPDATED, before, changes, nchanges);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 fail:
 	json_object_put(before);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 enum at_err at_tokens_update(struct at_ctx *ctx)
@@ -1262,7 +1242,7 @@ static enum at_err state_tx(void *arg)
 		return AT_ERR_CONFLICT;
 	}
 	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	{
 		struct at_db_param p[] = { AT_DB_P_STR(ctx->caller.id),
 					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };
@@ -1280,10 +1260,10 @@ static enum at_err state_tx(void *arg)
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_COUNT_DROP, &p, 1, NULL)))
 			goto fail;
 	}
-	return db_failed(ctx, audit_token(ctx, j->id, events[j->change], before, NULL, 0));
+	return at_db_failed(ctx, audit_token(ctx, j->id, events[j->change], before, NULL, 0));
 fail:
 	json_object_put(before);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 static enum at_err change_state(struct at_ctx *ctx, enum state_change change)
@@ -1359,7 +1339,7 @@ static enum at_err icon_tx(void *arg)
 	if ((rc = lock_token(ctx, j->id, &j->st)))
 		return rc;
 	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	{
 		struct at_db_param p[] = { AT_DB_P_STR(j->id), AT_DB_P_STR(j->type),
 					   AT_DB_P_BLOB(b->data, b->len) };
@@ -1369,10 +1349,10 @@ static enum at_err icon_tx(void *arg)
 		if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_SET, p, 3, NULL)) ||
 		    (rc = at_db_exec(ctx->db, AT_STMT_TOKEN_ICON_FLAG, f, 4, NULL))) {
 			json_object_put(before);
-			return db_failed(ctx, rc);
+			return at_db_failed(ctx, rc);
 		}
 	}
-	return db_failed(ctx, audit_token(ctx, j->id, EV_UPDATED, before, changes, 1));
+	return at_db_failed(ctx, audit_token(ctx, j->id, EV_UPDATED, before, changes, 1));
 }
 
 enum at_err at_tokens_icon_put(struct at_ctx *ctx)
@@ -1412,7 +1392,7 @@ enum at_err at_tokens_icon_get(struct at_ctx *ctx)
 		return rc;
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_ICON_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
 	type = found ? at_db_rows_str(&rows, 0, NULL) : NULL;
@@ -1427,7 +1407,7 @@ enum at_err at_tokens_icon_get(struct at_ctx *ctx)
 	rc = at_buf_append(&ctx->resp->body, data, len);
 out:
 	at_db_rows_release(&rows);
-	return db_failed(ctx, rc);
+	return at_db_failed(ctx, rc);
 }
 
 /* ---- the audit trail of one token, and module removal ------------------------ */
@@ -1445,7 +1425,7 @@ enum at_err at_tokens_audit(struct at_ctx *ctx)
 		return rc;
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	rc = at_db_rows_next(&rows, &found);
 	if (!rc && (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
 				       at_db_rows_str(&rows, TC_STATUS, NULL))))
@@ -1454,7 +1434,7 @@ enum at_err at_tokens_audit(struct at_ctx *ctx)
 		at_strlcpy(account, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL), sizeof(account));
 	at_db_rows_release(&rows);
 	if (rc)
-		return db_failed(ctx, rc);
+		return at_db_failed(ctx, rc);
 	return at_audit_object_list(ctx, id, account);
 }
 
