@@ -83,7 +83,6 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		" WHERE sealed IS NOT NULL AND seal_key_id <> ? ORDER BY id LIMIT 200",
 	[AT_STMT_TOKEN_RESEAL] =
 		"UPDATE tokens SET sealed = ?, seal_key_id = ? WHERE id = ? AND seal_key_id = ?",
-	[AT_STMT_USER_GET] = "SELECT id, name, account_id FROM users WHERE id = ?",
 	[AT_STMT_MODULE_OF_ACCOUNT] =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
@@ -114,9 +113,6 @@ static const char *const stmt_sql[AT_STMT__MAX] = {
 		" FROM tokens t JOIN accounts a ON a.id = t.account_id"
 		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
 		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
-	[AT_STMT_AUTH_TOKEN_MODULES] =
-		"SELECT m.id, m.code FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
-		" WHERE tm.token_id = ? ORDER BY m.id",
 	[AT_STMT_AUTH_USER] =
 		"SELECT u.status, u.name, a.id, a.name, a.type, a.status"
 		" FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = ?",
