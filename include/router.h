@@ -64,6 +64,15 @@ int at_err_status(enum at_err err);
  * to ctx->problem's internal cause (the log), never to the client. */
 enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc);
 
+/* Walk the query string of a one-object read: take() gets each pair and
+ * returns AT_OK when it used it, AT_ERR_NOT_FOUND for a parameter it does
+ * not know (400 naming it: a misspelt one must not be ignored), or an
+ * error it has explained in ctx->problem.  take may be NULL: no
+ * parameter at all. */
+typedef enum at_err (*at_query_take_fn)(struct at_ctx *ctx, const char *key, char *val,
+					void *ud);
+AT_MUST_CHECK enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud);
+
 /* Reply status with obj as the JSON body; takes ownership of obj. */
 AT_MUST_CHECK enum at_err at_reply_json(struct at_ctx *ctx, int status,
 					struct json_object *obj);

@@ -477,40 +477,26 @@ struct read_opts {
 };
 
 /* One record's query: select=+documents/-documents and render(). */
-static enum at_err parse_read_query(struct at_ctx *ctx, struct read_opts *o)
+static enum at_err take_read_opt(struct at_ctx *ctx, const char *key, char *val, void *arg)
 {
-	struct at_query_iter it = { ctx->req->query };
-	char key[64], val[512];
-	int r;
+	struct read_opts *o = arg;
+	char *p = val, *tok;
 
-	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
-		if (!strcmp(key, "render()")) {
-			o->render = true;
-			continue;
-		}
-		if (!strcmp(key, "select")) {
-			char *p = val, *tok;
-
-			while ((tok = strsep(&p, ","))) {
-				if (!strcmp(tok, "documents") || !strcmp(tok, "+documents"))
-					o->documents = true;
-				else if (!strcmp(tok, "-documents"))
-					o->documents = false;
-				else if (*tok) {
-					at_problem_field(&ctx->problem, "select",
-							 "Unknown field '%.40s'.", tok);
-					return AT_ERR_INVALID;
-				}
-			}
-			continue;
-		}
-		at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.", key);
-		return AT_ERR_INVALID;
+	if (!strcmp(key, "render()")) {
+		o->render = true;
+		return AT_OK;
 	}
-	if (r < 0) {
-		at_problem_field(&ctx->problem, "query",
-				 "The query string is not valid percent-encoding.");
-		return AT_ERR_INVALID;
+	if (strcmp(key, "select"))
+		return AT_ERR_NOT_FOUND;
+	while ((tok = strsep(&p, ","))) {
+		if (!strcmp(tok, "documents") || !strcmp(tok, "+documents")) {
+			o->documents = true;
+		} else if (!strcmp(tok, "-documents")) {
+			o->documents = false;
+		} else if (*tok) {
+			at_problem_field(&ctx->problem, "select", "Unknown field '%.40s'.", tok);
+			return AT_ERR_INVALID;
+		}
 	}
 	return AT_OK;
 }
@@ -598,7 +584,7 @@ enum at_err at_audit_get(struct at_ctx *ctx)
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = parse_read_query(ctx, &o)))
+	if ((rc = at_query_each(ctx, take_read_opt, &o)))
 		return rc;
 	if (!at_id_valid(id, "AUD", 4))
 		return AT_ERR_NOT_FOUND;

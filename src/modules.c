@@ -67,24 +67,6 @@ static enum at_err fill(struct at_ctx *ctx, struct at_db_rows *rows, struct json
 	return rc;
 }
 
-static enum at_err refuse_query(struct at_ctx *ctx)
-{
-	struct at_query_iter it = { ctx->req->query };
-	char key[64], val[256];
-	int r;
-
-	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
-		at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.", key);
-		return AT_ERR_INVALID;
-	}
-	if (r < 0) {
-		at_problem_field(&ctx->problem, "query",
-				 "The query string is not valid percent-encoding.");
-		return AT_ERR_INVALID;
-	}
-	return AT_OK;
-}
-
 /* What the create wizard offers: the modules enabled for the caller's
  * account that the caller holds itself (it cannot grant others). */
 enum at_err at_modules_grantable(struct at_ctx *ctx)
@@ -96,7 +78,7 @@ enum at_err at_modules_grantable(struct at_ctx *ctx)
 	long long count = 0;
 	enum at_err rc;
 
-	if ((rc = refuse_query(ctx)))
+	if ((rc = at_query_each(ctx, NULL, NULL)))
 		return rc;
 	pg.offset = 0;
 	pg.limit = AT_LIST_LIMIT_MAX;
@@ -163,7 +145,7 @@ enum at_err at_modules_get(struct at_ctx *ctx)
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = ops_only(ctx)) || (rc = refuse_query(ctx)))
+	if ((rc = ops_only(ctx)) || (rc = at_query_each(ctx, NULL, NULL)))
 		return rc;
 	if (!at_id_valid(id, "MOD", 1))
 		return AT_ERR_NOT_FOUND;

@@ -238,6 +238,31 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 	return AT_OK;
 }
 
+enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud)
+{
+	struct at_query_iter it = { ctx->req->query };
+	char key[64], val[1024];
+	enum at_err rc;
+	int r;
+
+	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
+		rc = take ? take(ctx, key, val, ud) : AT_ERR_NOT_FOUND;
+		if (rc == AT_ERR_NOT_FOUND) {
+			at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.",
+					 key);
+			return AT_ERR_INVALID;
+		}
+		if (rc)
+			return rc;
+	}
+	if (r < 0) {
+		at_problem_field(&ctx->problem, "query",
+				 "The query string is not valid percent-encoding.");
+		return AT_ERR_INVALID;
+	}
+	return AT_OK;
+}
+
 enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)
 {
 	if ((rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY ||

@@ -304,30 +304,10 @@ static enum at_err parse_select(struct at_ctx *ctx, const char *spec, unsigned *
 	return AT_OK;
 }
 
-/* Query parameters of one token's read: select.  Anything else is refused
- * rather than silently ignored (lists go through RQL instead). */
-static enum at_err parse_query(struct at_ctx *ctx, unsigned *fields)
+/* A one-token read takes select only (lists go through RQL). */
+static enum at_err take_select(struct at_ctx *ctx, const char *key, char *val, void *fields)
 {
-	struct at_query_iter it = { ctx->req->query };
-	char key[64], val[1024];
-	enum at_err rc;
-	int r;
-
-	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
-		if (!strcmp(key, "select")) {
-			if ((rc = parse_select(ctx, val, fields)))
-				return rc;
-			continue;
-		}
-		at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.", key);
-		return AT_ERR_INVALID;
-	}
-	if (r < 0) {
-		at_problem_field(&ctx->problem, "query",
-				 "The query string is not valid percent-encoding.");
-		return AT_ERR_INVALID;
-	}
-	return AT_OK;
+	return strcmp(key, "select") ? AT_ERR_NOT_FOUND : parse_select(ctx, val, fields);
 }
 
 static enum at_err set_etag(struct at_ctx *ctx, long long revision)
@@ -858,7 +838,7 @@ enum at_err at_tokens_get(struct at_ctx *ctx)
 	const char *id;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)) || (rc = parse_query(ctx, &fields)))
+	if ((rc = token_id_param(ctx, &id)) || (rc = at_query_each(ctx, take_select, &fields)))
 		return rc;
 	if (!(fields & F_TOKEN))
 		return reply_token(ctx, id, 200, fields, NULL);
