@@ -634,6 +634,43 @@ static int insert_with_id(struct ctl *c, enum at_stmt stmt, struct at_db_param *
 	return 0;
 }
 
+struct row_spec {
+	enum at_stmt stmt;
+	struct at_db_param *p;	/* p[0] is set to the id */
+	size_t n;
+	const char *given;	/* the id, or NULL for a random one */
+	const char *prefix;
+	unsigned groups;
+};
+
+/* A row and its links (a user's modules, a module's paths) in one
+ * transaction; prints the new row's id. */
+static int create_with_links(struct ctl *c, const struct row_spec *row, enum at_stmt link_stmt,
+			     const char *const *links, size_t nlinks, const char *what)
+{
+	char id[AT_ID_MAX];
+	size_t i;
+
+	if (at_db_begin(c->db) ||
+	    insert_with_id(c, row->stmt, row->p, row->n, row->given, row->prefix, row->groups, id,
+			   sizeof(id), what))
+		goto fail;
+	for (i = 0; i < nlinks; i++) {
+		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(links[i]) };
+
+		if (at_db_exec(c->db, link_stmt, m, 2, NULL))
+			goto fail;
+	}
+	if (at_db_commit(c->db))
+		goto fail;
+	printf("%s\n", id);
+	return 0;
+fail:
+	at_db_rollback(c->db);
+	fprintf(stderr, "apitokenctl: %s: %s\n", what, at_db_error(c->db));
+	return 1;
+}
+
 static int cmd_account_create(struct ctl *c, int argc, char **argv)
 {
 	static const char *const names[] = { "name", "type", "id" };
@@ -691,7 +728,6 @@ static int cmd_user_create(struct ctl *c, int argc, char **argv)
 	static const char *const names[] = { "account", "name", "email" };
 	const char *v[3] = { NULL, NULL, NULL }, *mods[MAX_MODULES];
 	struct at_db_param p[4];
-	char id[AT_ID_MAX];
 	size_t nmods = 0, i;
 	int rc, err = 0;
 
@@ -716,24 +752,8 @@ static int cmd_user_create(struct ctl *c, int argc, char **argv)
 	p[1] = AT_DB_P_STR(v[0]);
 	p[2] = AT_DB_P_STR(v[1]);
 	p[3] = AT_DB_P_OPT(v[2]);
-	if (at_db_begin(c->db) ||
-	    insert_with_id(c, AT_STMT_USER_INSERT, p, 4, NULL, "USR", 2, id, sizeof(id),
-			   "user create"))
-		goto fail;
-	for (i = 0; i < nmods; i++) {
-		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(mods[i]) };
-
-		if (at_db_exec(c->db, AT_STMT_USER_MODULE_ADD, m, 2, NULL))
-			goto fail;
-	}
-	if (at_db_commit(c->db))
-		goto fail;
-	printf("%s\n", id);
-	return 0;
-fail:
-	at_db_rollback(c->db);
-	fprintf(stderr, "apitokenctl: user create: %s\n", at_db_error(c->db));
-	return 1;
+	return create_with_links(c, &(struct row_spec){ AT_STMT_USER_INSERT, p, 4, NULL, "USR", 2 },
+				 AT_STMT_USER_MODULE_ADD, mods, nmods, "user create");
 }
 
 static int cmd_module_create(struct ctl *c, int argc, char **argv)
@@ -741,7 +761,7 @@ static int cmd_module_create(struct ctl *c, int argc, char **argv)
 	static const char *const names[] = { "id", "code", "name", "types", "description" };
 	const char *v[5] = { NULL, NULL, NULL, NULL, NULL }, *paths[64];
 	struct at_db_param p[5];
-	char id[AT_ID_MAX], types[64];
+	char types[64];
 	size_t npaths = 0, i;
 	int rc;
 
@@ -766,24 +786,8 @@ static int cmd_module_create(struct ctl *c, int argc, char **argv)
 	p[2] = AT_DB_P_STR(v[2]);
 	p[3] = AT_DB_P_OPT(v[4]);
 	p[4] = AT_DB_P_STR(v[3]);
-	if (at_db_begin(c->db) ||
-	    insert_with_id(c, AT_STMT_MODULE_INSERT, p, 5, v[0], "MOD", 1, id, sizeof(id),
-			   "module create"))
-		goto fail;
-	for (i = 0; i < npaths; i++) {
-		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(paths[i]) };
-
-		if (at_db_exec(c->db, AT_STMT_MODULE_PATH_ADD, m, 2, NULL))
-			goto fail;
-	}
-	if (at_db_commit(c->db))
-		goto fail;
-	printf("%s\n", id);
-	return 0;
-fail:
-	at_db_rollback(c->db);
-	fprintf(stderr, "apitokenctl: module create: %s\n", at_db_error(c->db));
-	return 1;
+	return create_with_links(c, &(struct row_spec){ AT_STMT_MODULE_INSERT, p, 5, v[0], "MOD", 1 },
+				 AT_STMT_MODULE_PATH_ADD, paths, npaths, "module create");
 }
 
 static void usage(FILE *fp)
