@@ -1048,12 +1048,34 @@ out:
 	return rc;
 }
 
-struct update_job {
+enum state_change { CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_DELETE };
+
+/* A change to the token named in the path, run in one transaction; on
+ * the heap, as token_state is large. */
+struct change_job {
 	struct at_ctx *ctx;
 	const char *id;
-	struct json_object *body;
 	struct token_state st;
+	struct json_object *body;	/* update */
+	enum state_change change;	/* enable, disable, delete */
+	const char *icon_type;		/* icon upload */
 };
+
+static enum at_err change_new(struct at_ctx *ctx, struct change_job **out)
+{
+	const char *id;
+	enum at_err rc;
+
+	*out = NULL;
+	if ((rc = token_id_param(ctx, &id)))
+		return rc;
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return AT_ERR_NOMEM;
+	(*out)->ctx = ctx;
+	(*out)->id = id;
+	return AT_OK;
+}
 
 static bool same_modules(const struct token_state *st, const struct module_set *want)
 {
@@ -1074,7 +1096,7 @@ static bool same_modules(const struct token_state *st, const struct module_set *
 
 static enum at_err update_tx(void *arg)
 {
-	struct update_job *j = arg;
+	struct change_job *j = arg;
 	struct at_ctx *ctx = j->ctx;
 	struct token_state *st = &j->st;
 	struct json_object *v;
@@ -1170,41 +1192,25 @@ fail:
 
 enum at_err at_tokens_update(struct at_ctx *ctx)
 {
-	struct update_job *j;
+	struct change_job *j;
 	enum at_err rc;
-	const char *id;
 
-	if ((rc = token_id_param(ctx, &id)))
+	if ((rc = change_new(ctx, &j)))
 		return rc;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return AT_ERR_NOMEM;
-	j->ctx = ctx;
-	j->id = id;
-	if ((rc = body_object(ctx, &j->body)) || (rc = at_db_transact(ctx->db, update_tx, j)))
-		goto out;
-	rc = reply_token(ctx, id, 200, F_DEFAULT_ONE, NULL);
-out:
+	if (!(rc = body_object(ctx, &j->body)) && !(rc = at_db_transact(ctx->db, update_tx, j)))
+		rc = reply_token(ctx, j->id, 200, F_DEFAULT_ONE, NULL);
 	json_object_put(j->body);
 	free(j);
 	return rc;
 }
 
-enum state_change { CHANGE_ENABLE, CHANGE_DISABLE, CHANGE_DELETE };
-
-struct state_job {
-	struct at_ctx *ctx;
-	const char *id;
-	enum state_change change;
-	struct token_state st;
-};
 
 static enum at_err state_tx(void *arg)
 {
 	static const enum at_stmt stmts[] = { AT_STMT_TOKEN_ENABLE, AT_STMT_TOKEN_DISABLE,
 					      AT_STMT_TOKEN_DELETE };
 	static const enum audit_event events[] = { EV_ENABLED, EV_DISABLED, EV_DELETED };
-	struct state_job *j = arg;
+	struct change_job *j = arg;
 	struct at_ctx *ctx = j->ctx;
 	struct json_object *before = NULL;
 	uint64_t affected = 0;
@@ -1248,28 +1254,21 @@ fail:
 
 static enum at_err change_state(struct at_ctx *ctx, enum state_change change)
 {
-	struct state_job *j;
+	struct change_job *j;
 	enum at_err rc;
-	const char *id;
 
-	if ((rc = token_id_param(ctx, &id)))
+	if ((rc = change_new(ctx, &j)))
 		return rc;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return AT_ERR_NOMEM;
-	j->ctx = ctx;
-	j->id = id;
 	j->change = change;
 	rc = at_db_transact(ctx->db, state_tx, j);
-	free(j);
-	if (rc)
-		return rc;
-	if (change == CHANGE_DELETE) {
+	if (!rc && change == CHANGE_DELETE) {
 		ctx->resp->status = 204;
 		ctx->resp->content_type[0] = '\0';
-		return AT_OK;
+	} else if (!rc) {
+		rc = reply_token(ctx, j->id, 200, F_DEFAULT_ONE, NULL);
 	}
-	return reply_token(ctx, id, 200, F_DEFAULT_ONE, NULL);
+	free(j);
+	return rc;
 }
 
 enum at_err at_tokens_enable(struct at_ctx *ctx)
@@ -1299,17 +1298,10 @@ const char *at_icon_type(const unsigned char *p, size_t n)
 	return NULL;
 }
 
-struct icon_job {
-	struct at_ctx *ctx;
-	const char *id;
-	const char *type;
-	struct token_state st;
-};
-
 static enum at_err icon_tx(void *arg)
 {
 	static const char *const changes[] = { "icon" };
-	struct icon_job *j = arg;
+	struct change_job *j = arg;
 	struct at_ctx *ctx = j->ctx;
 	struct at_buf *b = &ctx->req->body;
 	struct json_object *before = NULL;
@@ -1321,7 +1313,7 @@ static enum at_err icon_tx(void *arg)
 	if ((rc = token_document(ctx, j->id, &before, NULL, 0, NULL)))
 		return at_db_failed(ctx, rc);
 	{
-		struct at_db_param p[] = { AT_DB_P_STR(j->id), AT_DB_P_STR(j->type),
+		struct at_db_param p[] = { AT_DB_P_STR(j->id), AT_DB_P_STR(j->icon_type),
 					   AT_DB_P_BLOB(b->data, b->len) };
 		struct at_db_param f[] = { AT_DB_P_INT(1), AT_DB_P_STR(ctx->caller.id),
 					   AT_DB_P_STR(ctx->caller.name), AT_DB_P_STR(j->id) };
@@ -1338,23 +1330,23 @@ static enum at_err icon_tx(void *arg)
 enum at_err at_tokens_icon_put(struct at_ctx *ctx)
 {
 	struct at_buf *b = &ctx->req->body;
-	struct icon_job j = { .ctx = ctx };
+	struct change_job *j;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &j.id)))
+	if ((rc = change_new(ctx, &j)))
 		return rc;
+	j->icon_type = at_icon_type((const unsigned char *)b->data, b->len);
 	if (!b->len) {
 		at_problem_field(&ctx->problem, "icon", "The body must hold a PNG or JPEG image.");
-		return AT_ERR_INVALID;
-	}
-	j.type = at_icon_type((const unsigned char *)b->data, b->len);
-	if (!j.type) {
+		rc = AT_ERR_INVALID;
+	} else if (!j->icon_type) {
 		at_problem_detail(&ctx->problem, "The logo must be a PNG or JPEG image.");
-		return AT_ERR_MEDIA_TYPE;
+		rc = AT_ERR_MEDIA_TYPE;
+	} else if (!(rc = at_db_transact(ctx->db, icon_tx, j))) {
+		rc = reply_token(ctx, j->id, 200, F_DEFAULT_ONE, NULL);
 	}
-	if ((rc = at_db_transact(ctx->db, icon_tx, &j)))
-		return rc;
-	return reply_token(ctx, j.id, 200, F_DEFAULT_ONE, NULL);
+	free(j);
+	return rc;
 }
 
 enum at_err at_tokens_icon_get(struct at_ctx *ctx)
