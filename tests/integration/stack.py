@@ -328,6 +328,36 @@ _shared = None
 _shared_error = None
 
 
+class OwnStack:
+    """Mixin, first among a test class's bases: the class gets a stack of its
+    own (for cases that change what the shared one must keep: keys, chains,
+    modules, the database's life), started before its tests and stopped
+    after them.  Sanitizer or valgrind findings in its logs fail the class.
+    Bases that read the stack in setUpClass find it in cls.stack."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack().start()
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.stack.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        findings = cls.stack.stop()
+        super().tearDownClass()
+        if findings:
+            raise AssertionError("sanitizer or valgrind reports:\n" + "\n".join(findings[:20]))
+
+
+def stack_of(cls):
+    """The stack a test class set up for itself (OwnStack), else the shared
+    one."""
+    return cls.__dict__.get("stack") or shared_stack()
+
+
 def shared_stack():
     """The one stack all cases of a run share, started on first use.  A
     failure to start is remembered, so every case reports it without

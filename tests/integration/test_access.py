@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from stack import Stack
+from stack import OwnStack
 from test_tokens import (AM, BILLING, MARKETPLACE, PLATFORM, SETTINGS, TIME_RE,
                          TokensBase, checksum, token_id)
 
@@ -547,43 +547,10 @@ class LastAccess(AccessBase):
         self.assertEqual(self.last_access(c["id"])[1]["revision"], 1)
 
 
-class ModuleRemoval(AccessBase):
+class ModuleRemoval(OwnStack, AccessBase):
     """apitokenctl module remove strips the module from the account's tokens
     (audited, revision +1) and verify then refuses them.  On a stack of its
     own, so the shared one keeps its modules."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-        try:
-            # TokensBase/AccessBase read everything from cls.stack
-            env = cls.stack.env
-            cls.client_admin = env["APITOKEND_CLIENT_ADMIN_TOKEN"]
-            cls.client_admin_id = token_id(cls.client_admin)
-            cls.vendor_admin = env["APITOKEND_VENDOR_ADMIN_TOKEN"]
-            cls.ops_admin = env["APITOKEND_OPERATIONS_ADMIN_TOKEN"]
-            cls.ops_admin_id = token_id(cls.ops_admin)
-            cls.client_plain = env["APITOKEND_CLIENT_TOKEN"]
-            cls.client_acc = env["APITOKEND_CLIENT_ACCOUNT_ID"]
-            cls.vendor_acc = env["APITOKEND_VENDOR_ACCOUNT_ID"]
-            cls.ops_acc = env["APITOKEND_OPERATIONS_ACCOUNT_ID"]
-            cls.seq = 0
-            cls.password = env["APITOKEND_USER_PASSWORD"]
-            cls.admin_token = {"CLIENT": cls.client_admin, "VENDOR": cls.vendor_admin,
-                               "OPERATIONS": cls.ops_admin}
-            cls.account = {"CLIENT": cls.client_acc, "VENDOR": cls.vendor_acc,
-                           "OPERATIONS": cls.ops_acc}
-            cls.protected = env["APITOKEND_PROTECTED_PATH"]
-            cls.protected_module = env["APITOKEND_PROTECTED_MODULE"]
-        except Exception:
-            cls.stack.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        findings = cls.stack.stop()
-        if findings:
-            raise AssertionError("sanitizer reports: " + "\n".join(findings[:20]))
 
     def ctl(self, *args):
         build = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(

@@ -8,22 +8,14 @@ import subprocess
 import time
 import unittest
 
-from stack import ROOT, Stack
+from stack import ROOT, OwnStack
 
 TOKEN_RE = re.compile(r"^idt:(TKN-[0-9]{4}-[0-9]{4}):[A-Za-z0-9]{64}$")
 PLATFORM = "/public/v1/accounts/api-tokens"
 
 
-class Operator(unittest.TestCase):
+class Operator(OwnStack, unittest.TestCase):
     """On a stack of its own: it rotates the key file."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     def ctl(self, *args, ok=True):
         ini = os.path.join(self.stack.state_dir, "apitokend.ini")

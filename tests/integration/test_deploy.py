@@ -26,7 +26,7 @@ import time
 import unittest
 
 import fcgi
-from stack import ROOT, Stack, free_port, shared_stack
+from stack import ROOT, OwnStack, Stack, free_port, shared_stack
 
 HEALTH = "/settings/api-tokens/health"
 TOKENS = "/public/v1/accounts/api-tokens"
@@ -534,20 +534,14 @@ Include {include}
         return found
 
 
-class DatabaseOutage(unittest.TestCase):
+class DatabaseOutage(OwnStack, unittest.TestCase):
     """MariaDB stops and starts again under a running apitokend (a stack of
     its own, since the other cases need the database)."""
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        super().setUpClass()
         cls.token = cls.stack.env["APITOKEND_CLIENT_ADMIN_TOKEN"]
-
-    @classmethod
-    def tearDownClass(cls):
-        findings = cls.stack.stop()
-        if findings:
-            raise AssertionError(f"sanitizer findings: {findings[:5]}")
 
     def pid_of(self, name):
         with open(os.path.join(self.stack.state_dir, "run", f"{name}.pid")) as f:

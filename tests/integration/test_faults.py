@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from stack import ROOT, RUN, Stack
+from stack import ROOT, RUN, OwnStack
 from test_audit import EV, ctl, sql
 from test_tokens import PLATFORM, SETTINGS, TokensBase
 
@@ -64,27 +64,8 @@ def run_script(*args):
     return proc.stdout
 
 
-class FaultsBase(TokensBase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-        try:
-            # not TokensBase.setUpClass: that takes the shared stack
-            env = cls.stack.env
-            cls.client_admin = env["APITOKEND_CLIENT_ADMIN_TOKEN"]
-            cls.ops_admin = env["APITOKEND_OPERATIONS_ADMIN_TOKEN"]
-            cls.vendor_admin = env["APITOKEND_VENDOR_ADMIN_TOKEN"]
-            cls.client_acc = env["APITOKEND_CLIENT_ACCOUNT_ID"]
-            cls.seq = 0
-        except Exception:
-            cls.stack.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        findings = cls.stack.stop()
-        if findings:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(findings[:20]))
+class FaultsBase(OwnStack, TokensBase):
+    """Faults and load on a stack of their own."""
 
     def verify_chains(self):
         proc = ctl(self.stack, "audit", "verify")

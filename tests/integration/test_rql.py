@@ -20,7 +20,7 @@ import unittest
 import urllib.parse
 from collections import Counter
 
-from stack import Stack
+from stack import OwnStack
 from test_tokens import (ACCOUNT_MGMT, AM, BILLING, COLLAB, MARKETPLACE, PLATFORM, PNG,
                          SETTINGS, TokensBase, media_type, token_id)
 
@@ -1178,25 +1178,15 @@ def mariadb(stack, query):
     return [dict(zip(head, line.split("\t"))) for line in lines[1:]]
 
 
-class Explain(unittest.TestCase):
+class Explain(OwnStack, unittest.TestCase):
     """A stack of its own: thousands of filler tokens and records in a
     throwaway account (as scripts/bench loads its million), so that the
     plans are the ones of a big table, not of a tiny one."""
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
-        try:
-            cls.load()
-        except Exception:
-            cls.stack.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        findings = cls.stack.stop()
-        if findings:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(findings[:20]))
+        super().setUpClass()
+        cls.load()
 
     @classmethod
     def load(cls):

@@ -13,7 +13,7 @@ import subprocess
 import unittest
 import zlib
 
-from stack import shared_stack
+from stack import shared_stack, stack_of
 
 PLATFORM = "/public/v1/accounts/api-tokens"
 SETTINGS = "/settings/api-tokens"
@@ -91,7 +91,7 @@ def masked(obj):
 class TokensBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = shared_stack()
+        cls.stack = stack_of(cls)
         env = cls.stack.env
         cls.client_admin = env["APITOKEND_CLIENT_ADMIN_TOKEN"]
         cls.client_admin_id = token_id(cls.client_admin)
