@@ -347,42 +347,46 @@ static enum at_err check_if_match(struct at_ctx *ctx, long long revision)
 }
 
 /* 404 unless the token exists and the caller may see it. */
-static enum at_err token_visible(struct at_ctx *ctx, const char *id)
+/* Read the token's row (TOKEN_COLUMNS) into rows, which the caller
+ * releases; 404 (rows released) unless it exists and the caller may see
+ * it. */
+static enum at_err read_visible(struct at_ctx *ctx, const char *id, struct at_db_rows *rows)
 {
 	struct at_db_param p = AT_DB_P_STR(id);
-	struct at_db_rows rows;
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
+	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, rows)))
 		return at_db_failed(ctx, rc);
-	rc = at_db_rows_next(&rows, &found);
-	if (!rc && (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
-				       at_db_rows_str(&rows, TC_STATUS, NULL))))
+	rc = at_db_rows_next(rows, &found);
+	if (!rc && (!found || !visible(ctx, at_db_rows_str(rows, TC_ACCOUNT_ID, NULL),
+				       at_db_rows_str(rows, TC_STATUS, NULL))))
 		rc = AT_ERR_NOT_FOUND;
-	at_db_rows_release(&rows);
+	if (rc)
+		at_db_rows_release(rows);
 	return at_db_failed(ctx, rc);
+}
+
+static enum at_err token_visible(struct at_ctx *ctx, const char *id)
+{
+	struct at_db_rows rows;
+	enum at_err rc;
+
+	if (!(rc = read_visible(ctx, id, &rows)))
+		at_db_rows_release(&rows);
+	return rc;
 }
 
 /* Read a token and reply with it. */
 static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 			       unsigned fields, const char *value)
 {
-	struct at_db_param p = AT_DB_P_STR(id);
 	struct json_object *obj = NULL;
 	struct at_db_rows rows;
-	bool found = false;
 	enum at_err rc;
 
-	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return at_db_failed(ctx, rc);
-	if ((rc = at_db_rows_next(&rows, &found)))
-		goto out;
-	if (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
-			       at_db_rows_str(&rows, TC_STATUS, NULL))) {
-		rc = AT_ERR_NOT_FOUND;
-		goto out;
-	}
+	if ((rc = read_visible(ctx, id, &rows)))
+		return rc;
 	if ((rc = set_etag(ctx, at_db_rows_int(&rows, TC_REVISION))) ||
 	    (rc = render_token(ctx, &rows, fields, value, &obj)))
 		goto out;
@@ -873,15 +877,8 @@ static enum at_err lock_token(struct at_ctx *ctx, const char *id, struct token_s
 
 	if ((rc = at_db_exec(ctx->db, AT_STMT_TOKEN_LOCK, &p, 1, NULL)))
 		return at_db_failed(ctx, rc);
-	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return at_db_failed(ctx, rc);
-	if ((rc = at_db_rows_next(&rows, &found)))
-		goto out;
-	if (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
-			       at_db_rows_str(&rows, TC_STATUS, NULL))) {
-		rc = AT_ERR_NOT_FOUND;
-		goto out;
-	}
+	if ((rc = read_visible(ctx, id, &rows)))
+		return rc;
 	at_strlcpy(st->id, id, sizeof(st->id));
 	at_strlcpy(st->account_id, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
 		   sizeof(st->account_id));
@@ -1386,27 +1383,15 @@ out:
 
 enum at_err at_tokens_audit(struct at_ctx *ctx)
 {
-	struct at_db_param p;
 	struct at_db_rows rows;
-	char account[AT_ID_MAX] = "";
+	char account[AT_ID_MAX];
 	const char *id;
-	bool found = false;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)))
+	if ((rc = token_id_param(ctx, &id)) || (rc = read_visible(ctx, id, &rows)))
 		return rc;
-	p = AT_DB_P_STR(id);
-	if ((rc = at_db_query(ctx->db, AT_STMT_TOKEN_GET, &p, 1, &rows)))
-		return at_db_failed(ctx, rc);
-	rc = at_db_rows_next(&rows, &found);
-	if (!rc && (!found || !visible(ctx, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL),
-				       at_db_rows_str(&rows, TC_STATUS, NULL))))
-		rc = AT_ERR_NOT_FOUND;
-	if (!rc)
-		at_strlcpy(account, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL), sizeof(account));
+	at_strlcpy(account, at_db_rows_str(&rows, TC_ACCOUNT_ID, NULL), sizeof(account));
 	at_db_rows_release(&rows);
-	if (rc)
-		return at_db_failed(ctx, rc);
 	return at_audit_object_list(ctx, id, account);
 }
 
