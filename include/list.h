@@ -41,6 +41,10 @@ struct at_list_spec {
 	enum at_stmt total_stmt;	/* takes the scope parameters */
 	/* refuse a query the resource cannot answer (may be NULL) */
 	enum at_err (*check)(struct at_ctx *ctx, const struct at_rql_query *q);
+	/* one element of data, written with w (key NULL); replaces render */
+	enum at_err (*write)(struct at_ctx *ctx, const struct at_db_rows *rows,
+			     const struct at_rql_query *q, struct at_jw *w);
+	/* being retired: the element as a json-c object */
 	enum at_err (*render)(struct at_ctx *ctx, const struct at_db_rows *rows,
 			      const struct at_rql_query *q, struct json_object **out);
 };

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "http.h"
+#include "err.h"
 
 #define AT_PROBLEM_MAX_ERRORS 16
 
@@ -39,6 +39,7 @@ void at_problem_internal(struct at_problem *p, const char *fmt, ...)
  * for 401. */
 const char *at_problem_title(int status);
 
+struct at_response;
 /* Replace resp's body with the problem+json for status. */
 AT_MUST_CHECK enum at_err at_problem_render(struct at_response *resp, int status,
 					    const struct at_problem *p, const char *trace_id);

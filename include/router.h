@@ -73,6 +73,12 @@ typedef enum at_err (*at_query_take_fn)(struct at_ctx *ctx, const char *key, cha
 					void *ud);
 AT_MUST_CHECK enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud);
 
+struct at_jw;
+/* Start a JSON reply: status, its content type, an empty body, and w
+ * writing into it.  The handler writes one value and returns
+ * at_jw_finish(w). */
+void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w);
+
 /* Reply status with obj as the JSON body; takes ownership of obj. */
 AT_MUST_CHECK enum at_err at_reply_json(struct at_ctx *ctx, int status,
 					struct json_object *obj);

@@ -8,8 +8,13 @@
 
 enum at_err at_json_quote(struct at_buf *b, const char *s)
 {
+	return at_json_quote_n(b, s, strlen(s));
+}
+
+enum at_err at_json_quote_n(struct at_buf *b, const char *s, size_t n)
+{
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
+	size_t i = 0, k;
 	enum at_err rc;
 	char esc[8];
 
@@ -37,6 +42,7 @@ enum at_err at_json_quote(struct at_buf *b, const char *s)
 			esc[1] = (char)p[i];
 			rc = at_buf_append(b, esc, 2);
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			/* NUL included: a counted string may hold one */
 			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
 			rc = at_buf_append(b, esc, 6);
 		} else {
@@ -373,4 +379,288 @@ enum at_err at_json_add_str(struct json_object *obj, const char *key, const char
 enum at_err at_json_add_int(struct json_object *obj, const char *key, long long val)
 {
 	return at_json_add(obj, key, json_object_new_int64(val));
+}
+
+/* ---- the writer ---------------------------------------------------------- */
+
+void at_jw_init(struct at_jw *w, struct at_buf *b)
+{
+	w->b = b;
+	w->err = AT_OK;
+	w->depth = 0;
+	w->members = 0;
+}
+
+enum at_err at_jw_finish(const struct at_jw *w)
+{
+	if (w->err)
+		return w->err;
+	return w->depth ? AT_ERR_INTERNAL : AT_OK;
+}
+
+static void jw_put(struct at_jw *w, const char *s, size_t n)
+{
+	if (!w->err)
+		w->err = at_buf_append(w->b, s, n);
+}
+
+/* The comma and the key before a value; false when the writer failed. */
+static bool jw_member(struct at_jw *w, const char *key)
+{
+	uint64_t bit;
+
+	if (w->err)
+		return false;
+	if (w->depth) {
+		bit = (uint64_t)1 << (w->depth - 1);
+		if (w->members & bit)
+			jw_put(w, ",", 1);
+		w->members |= bit;
+	}
+	if (key && !w->err) {
+		w->err = at_json_quote(w->b, key);
+		jw_put(w, ":", 1);
+	}
+	return !w->err;
+}
+
+static void jw_open(struct at_jw *w, const char *key, char c)
+{
+	if (!jw_member(w, key))
+		return;
+	/* deeper than any body we accept: a renderer's bug */
+	if (w->depth >= 64) {
+		w->err = AT_ERR_INTERNAL;
+		return;
+	}
+	jw_put(w, &c, 1);
+	w->depth++;
+	w->members &= ~((uint64_t)1 << (w->depth - 1));
+}
+
+static void jw_close(struct at_jw *w, char c)
+{
+	if (w->err)
+		return;
+	if (!w->depth) {
+		w->err = AT_ERR_INTERNAL;
+		return;
+	}
+	w->depth--;
+	jw_put(w, &c, 1);
+}
+
+void at_jw_object(struct at_jw *w, const char *key)
+{
+	jw_open(w, key, '{');
+}
+
+void at_jw_object_end(struct at_jw *w)
+{
+	jw_close(w, '}');
+}
+
+void at_jw_array(struct at_jw *w, const char *key)
+{
+	jw_open(w, key, '[');
+}
+
+void at_jw_array_end(struct at_jw *w)
+{
+	jw_close(w, ']');
+}
+
+void at_jw_strn(struct at_jw *w, const char *key, const char *s, size_t n)
+{
+	if (!s) {
+		at_jw_null(w, key);
+		return;
+	}
+	if (jw_member(w, key))
+		w->err = at_json_quote_n(w->b, s, n);
+}
+
+void at_jw_str(struct at_jw *w, const char *key, const char *s)
+{
+	at_jw_strn(w, key, s, s ? strlen(s) : 0);
+}
+
+void at_jw_opt_str(struct at_jw *w, const char *key, const char *s)
+{
+	if (s && *s)
+		at_jw_str(w, key, s);
+}
+
+void at_jw_int(struct at_jw *w, const char *key, long long v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lld", v);
+
+	if (jw_member(w, key))
+		jw_put(w, num, (size_t)n);
+}
+
+void at_jw_bool(struct at_jw *w, const char *key, bool v)
+{
+	if (jw_member(w, key))
+		jw_put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void at_jw_null(struct at_jw *w, const char *key)
+{
+	if (jw_member(w, key))
+		jw_put(w, "null", 4);
+}
+
+void at_jw_raw(struct at_jw *w, const char *key, const char *json, size_t n)
+{
+	if (jw_member(w, key))
+		jw_put(w, json, n);
+}
+
+void at_jw_value(struct at_jw *w, const char *key, const struct at_jv *v)
+{
+	if (jw_member(w, key))
+		w->err = at_json_render(w->b, (struct json_object *)(uintptr_t)v);
+}
+
+/* ---- the reader ---------------------------------------------------------- */
+
+/* A struct at_jv is a json_object: the type only hides json-c. */
+static struct json_object *jv(const struct at_jv *v)
+{
+	return (struct json_object *)(uintptr_t)v;
+}
+
+enum at_err at_jv_parse(const char *text, size_t len, struct at_jv **out, char *err,
+			size_t errlen)
+{
+	struct json_object *obj = NULL;
+	enum at_err rc;
+
+	rc = at_json_parse(text, len, &obj, err, errlen);
+	*out = (struct at_jv *)obj;
+	return rc;
+}
+
+void at_jv_free(struct at_jv *doc)
+{
+	json_object_put(jv(doc));
+}
+
+enum at_jv_type at_jv_type(const struct at_jv *v)
+{
+	switch (json_object_get_type(jv(v))) {
+	case json_type_boolean:
+		return AT_JV_BOOL;
+	case json_type_int:
+		return AT_JV_INT;
+	case json_type_double:
+		return AT_JV_DOUBLE;
+	case json_type_string:
+		return AT_JV_STRING;
+	case json_type_array:
+		return AT_JV_ARRAY;
+	case json_type_object:
+		return AT_JV_OBJECT;
+	default:
+		return AT_JV_NULL;
+	}
+}
+
+bool at_jv_get(const struct at_jv *obj, const char *key, const struct at_jv **v)
+{
+	struct json_object *m = NULL;
+
+	*v = NULL;
+	if (!json_object_is_type(jv(obj), json_type_object) ||
+	    !json_object_object_get_ex(jv(obj), key, &m))
+		return false;
+	*v = (const struct at_jv *)m;
+	return true;
+}
+
+const struct at_jv *at_jv_path(const struct at_jv *v, const char *path)
+{
+	char key[128];
+	size_t len;
+
+	while (v && *path) {
+		len = strcspn(path, ".");
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		if (!at_jv_get(v, key, &v))
+			return NULL;
+		path += len;
+		if (*path == '.')
+			path++;
+	}
+	return *path ? NULL : v;
+}
+
+const char *at_jv_str(const struct at_jv *v, size_t *len)
+{
+	if (!json_object_is_type(jv(v), json_type_string))
+		return NULL;
+	if (len)
+		*len = (size_t)json_object_get_string_len(jv(v));
+	return json_object_get_string(jv(v));
+}
+
+bool at_jv_int(const struct at_jv *v, long long *out)
+{
+	if (!json_object_is_type(jv(v), json_type_int))
+		return false;
+	*out = (long long)json_object_get_int64(jv(v));
+	return true;
+}
+
+bool at_jv_bool(const struct at_jv *v)
+{
+	return json_object_is_type(jv(v), json_type_boolean) && json_object_get_boolean(jv(v));
+}
+
+size_t at_jv_len(const struct at_jv *v)
+{
+	if (json_object_is_type(jv(v), json_type_array))
+		return json_object_array_length(jv(v));
+	if (json_object_is_type(jv(v), json_type_object))
+		return (size_t)json_object_object_length(jv(v));
+	return 0;
+}
+
+const struct at_jv *at_jv_at(const struct at_jv *arr, size_t i)
+{
+	if (!json_object_is_type(jv(arr), json_type_array))
+		return NULL;
+	return (const struct at_jv *)json_object_array_get_idx(jv(arr), i);
+}
+
+bool at_jv_each(const struct at_jv *obj, at_jv_each_fn fn, void *ud)
+{
+	if (!json_object_is_type(jv(obj), json_type_object))
+		return true;
+	json_object_object_foreach(jv(obj), key, val) {
+		if (!fn(key, (const struct at_jv *)val, ud))
+			return false;
+	}
+	return true;
+}
+
+enum at_err at_jv_text(struct at_buf *b, const struct at_jv *v)
+{
+	const char *s;
+	size_t len = 0;
+
+	switch (at_jv_type(v)) {
+	case AT_JV_NULL:
+		return AT_OK;
+	case AT_JV_STRING:
+		s = at_jv_str(v, &len);
+		return at_buf_append(b, s, len);
+	default:
+		return at_json_render(b, jv(v));
+	}
 }

@@ -101,6 +101,46 @@ static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spe
 	return rc;
 }
 
+/* The envelope and its rows straight into the response body. */
+static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spec,
+			      const struct at_rql_query *q, struct at_db_param *p, long long total)
+{
+	struct at_db_rows rows;
+	struct at_jw w;
+	enum at_err rc = AT_OK;
+	size_t i, n;
+	bool more;
+
+	at_reply_begin(ctx, 200, &w);
+	at_jw_object(&w, NULL);
+	at_jw_object(&w, "$meta");
+	at_jw_object(&w, "pagination");
+	at_jw_int(&w, "offset", q->offset);
+	at_jw_int(&w, "limit", q->limit);
+	at_jw_int(&w, "total", total);
+	at_jw_object_end(&w);
+	at_jw_array(&w, "omitted");
+	for (i = 0; i < q->nomitted; i++)
+		at_jw_str(&w, NULL, q->omitted[i]);
+	at_jw_array_end(&w);
+	at_jw_object_end(&w);
+	at_jw_array(&w, "data");
+	if (q->limit > 0) {
+		n = list_params(spec, q, true, p);
+		if ((rc = at_db_query_built(ctx->db, spec->list_tpl, q->where.data, q->order.data, p,
+					    n, &rows)))
+			return rc;
+		while (!(rc = at_db_rows_next(&rows, &more)) && more && !w.err)
+			rc = spec->write(ctx, &rows, q, &w);
+		at_db_rows_release(&rows);
+		if (rc)
+			return rc;
+	}
+	at_jw_array_end(&w);
+	at_jw_object_end(&w);
+	return at_jw_finish(&w);
+}
+
 enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 {
 	struct at_db_param p[LIST_MAX_PARAMS];
@@ -126,6 +166,10 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 	n = list_params(spec, &q, false, p);
 	if ((rc = list_total(ctx, spec, &q, p, n, &total)))
 		goto out;
+	if (spec->write) {
+		rc = list_write(ctx, spec, &q, p, total);
+		goto out;
+	}
 	pg.limit = q.limit;
 	pg.offset = q.offset;
 	if ((rc = at_list_new(&pg, total, q.omitted, q.nomitted, &root, &data)))

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "http.h"
 #include "problem.h"
 
 void at_problem_clear(struct at_problem *p)

@@ -271,6 +271,16 @@ enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)
 	return rc;
 }
 
+void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w)
+{
+	struct at_response *resp = ctx->resp;
+
+	resp->status = status;
+	at_strlcpy(resp->content_type, "application/json", sizeof(resp->content_type));
+	at_buf_reset(&resp->body);
+	at_jw_init(w, &resp->body);
+}
+
 enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *obj)
 {
 	struct at_response *resp = ctx->resp;
