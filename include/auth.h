@@ -44,29 +44,41 @@ struct at_caller {
 	bool access_management;		/* holds the module of that code */
 };
 
-struct at_ctx;
+struct at_db;
+struct at_keys;
 
-/* Establish ctx->caller from the request, or return AT_ERR_AUTH (or
- * AT_ERR_UNAVAILABLE when the database is down). */
-AT_MUST_CHECK enum at_err at_auth_caller(struct at_ctx *ctx);
-
-/* For verify: at_auth_caller, and when the caller is a token, each path
- * prefix its modules grant passed to each() (as stored, len bytes, a
- * prefix once per module that grants it), all in one round trip. */
+/* For verify: each path prefix the token's modules grant passed to
+ * each() (as stored, len bytes, a prefix once per module that grants
+ * it), in the same round trip as the token. */
 struct at_auth_paths {
 	void (*each)(void *arg, const char *prefix, size_t len);
 	void *arg;
 };
-AT_MUST_CHECK enum at_err at_auth_caller_paths(struct at_ctx *ctx,
-					       const struct at_auth_paths *paths);
 
-/* Make ctx->caller the user user_id (an operator's tool acting for a
- * named user); AT_ERR_AUTH when there is no such active user. */
-AT_MUST_CHECK enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id);
+/* What a request says about its caller, and what checking it needs. */
+struct at_auth_in {
+	const char *authorization;	/* the Authorization header, or NULL */
+	const char *remote_user;	/* REMOTE_USER, or NULL */
+	bool trust_remote_user;		/* the configuration vouches for it */
+	struct at_db *db;
+	const struct at_keys *keys;
+	const struct at_auth_paths *paths;	/* verify only; NULL otherwise */
+};
 
-/* lastAccessAt of the token that called (ctx->touch_id): run after the
- * answer has gone out, and only for a request that succeeded. */
-void at_auth_touch(struct at_ctx *ctx);
+/* Establish *c from the request, or return AT_ERR_AUTH (or
+ * AT_ERR_UNAVAILABLE when the database is down; *c is then empty).
+ * *stale: the token's lastAccessAt is due a write (at_auth_touch). */
+AT_MUST_CHECK enum at_err at_auth_caller(const struct at_auth_in *in, struct at_caller *c,
+					 bool *stale);
+
+/* Make *c the user user_id (an operator's tool acting for a named user);
+ * AT_ERR_AUTH when there is no such active user. */
+AT_MUST_CHECK enum at_err at_auth_load_user(struct at_db *db, const char *user_id,
+					    struct at_caller *c);
+
+/* lastAccessAt of token_id: run after the answer has gone out, and only
+ * for a request that succeeded. */
+void at_auth_touch(struct at_db *db, const char *token_id);
 
 bool at_caller_holds(const struct at_caller *c, const char *module_id);
 /* An Operations caller: sees and acts on every account. */

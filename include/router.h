@@ -57,6 +57,9 @@ typedef enum at_err (*at_handler_fn)(struct at_ctx *ctx);
 
 void at_router_handle(struct at_ctx *ctx);
 
+/* What auth needs to know of the request being served. */
+struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_paths *paths);
+
 /* The HTTP status for an error code (AT_OK gives 200). */
 int at_err_status(enum at_err err);
 

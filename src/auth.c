@@ -7,7 +7,6 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
-#include "router.h"
 
 #define ACCESS_MANAGEMENT "access-management"
 
@@ -71,10 +70,9 @@ static bool take_account(struct at_caller *c, const struct at_db_rows *rows, uns
 	return true;
 }
 
-static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
+static enum at_err load_modules(struct at_db *db, struct at_caller *c, enum at_stmt stmt,
 				const struct at_db_param *p, size_t n)
 {
-	struct at_caller *c = &ctx->caller;
 	struct at_db_rows rows;
 	const char *id, *code;
 	enum at_err rc;
@@ -82,7 +80,7 @@ static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
 
 	c->nmodules = 0;
 	c->access_management = false;
-	if ((rc = at_db_query(ctx->db, stmt, p, n, &rows)))
+	if ((rc = at_db_query(db, stmt, p, n, &rows)))
 		return rc;
 	while (!(rc = at_db_rows_next(&rows, &more)) && more) {
 		id = at_db_rows_str(&rows, 0, NULL);
@@ -99,12 +97,12 @@ static enum at_err load_modules(struct at_ctx *ctx, enum at_stmt stmt,
 
 /* lastAccessAt: written after the answer has gone out, so a slow write
  * never delays it; a failure only leaves the time older. */
-void at_auth_touch(struct at_ctx *ctx)
+void at_auth_touch(struct at_db *db, const char *token_id)
 {
-	struct at_db_param p = AT_DB_P_STR(ctx->touch_id);
+	struct at_db_param p = AT_DB_P_STR(token_id);
 
-	if (at_db_exec(ctx->db, AT_STMT_AUTH_TOKEN_TOUCH, &p, 1, NULL))
-		at_log_warn("lastAccessAt of %s: %s", ctx->touch_id, at_db_error(ctx->db));
+	if (at_db_exec(db, AT_STMT_AUTH_TOKEN_TOUCH, &p, 1, NULL))
+		at_log_warn("lastAccessAt of %s: %s", token_id, at_db_error(db));
 }
 
 /* The columns of AT_STMT_AUTH_TOKEN and AT_STMT_VERIFY_PATHS (db.c). */
@@ -144,12 +142,12 @@ static void add_module(struct at_caller *c, const char *id, const char *code)
  * An unknown id still computes and compares a hash, so that the common
  * paths take about the same time.  With paths (verify) the same round
  * trip also brings every path prefix the modules grant. */
-static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len,
-			      const struct at_auth_paths *paths)
+static enum at_err auth_token(const struct at_auth_in *in, const char *value, size_t len,
+			      struct at_caller *c, bool *stale)
 {
+	const struct at_auth_paths *paths = in->paths;
 	static const unsigned char no_hash[AT_HASH_LEN];
 	unsigned char presented[AT_HASH_LEN];
-	struct at_caller *c = &ctx->caller;
 	char id[AT_TOKEN_ID_LEN + 1];
 	const unsigned char *stored = no_hash;
 	struct at_db_param p;
@@ -162,12 +160,12 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len,
 	if (at_token_value_parse(value, len, id))
 		return AT_ERR_AUTH;
 	p = AT_DB_P_STR(id);
-	if ((rc = at_db_query(ctx->db, paths ? AT_STMT_VERIFY_PATHS : AT_STMT_AUTH_TOKEN, &p, 1,
+	if ((rc = at_db_query(in->db, paths ? AT_STMT_VERIFY_PATHS : AT_STMT_AUTH_TOKEN, &p, 1,
 			      &rows)))
 		return rc;
 	if ((rc = at_db_rows_next(&rows, &found)))
 		goto out;
-	at_token_hash(ctx->keys, value, len, presented);
+	at_token_hash(in->keys, value, len, presented);
 	if (found) {
 		status = at_db_rows_str(&rows, TK_STATUS, NULL);
 		h = at_db_rows_str(&rows, TK_HASH, &hlen);
@@ -180,9 +178,8 @@ static enum at_err auth_token(struct at_ctx *ctx, const char *value, size_t len,
 			c->kind = AT_CALLER_TOKEN;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
-			/* the router writes it once the request succeeded */
-			if (at_db_rows_int(&rows, TK_TOUCH))
-				at_strlcpy(ctx->touch_id, id, sizeof(ctx->touch_id));
+			/* written once the request succeeded */
+			*stale = at_db_rows_int(&rows, TK_TOUCH) != 0;
 		}
 	} else {
 		(void)at_hash_equal(presented, no_hash);
@@ -205,9 +202,8 @@ out:
 	return rc;
 }
 
-static enum at_err auth_user(struct at_ctx *ctx, const char *user)
+static enum at_err auth_user(struct at_db *db, const char *user, struct at_caller *c)
 {
-	struct at_caller *c = &ctx->caller;
 	struct at_db_param p[2];
 	struct at_db_rows rows;
 	const char *status, *name;
@@ -217,7 +213,7 @@ static enum at_err auth_user(struct at_ctx *ctx, const char *user)
 	if (!at_id_valid(user, "USR", 2))
 		return AT_ERR_AUTH;
 	p[0] = AT_DB_P_STR(user);
-	if ((rc = at_db_query(ctx->db, AT_STMT_AUTH_USER, p, 1, &rows)))
+	if ((rc = at_db_query(db, AT_STMT_AUTH_USER, p, 1, &rows)))
 		return rc;
 	rc = at_db_rows_next(&rows, &found);
 	if (!rc) {
@@ -237,40 +233,29 @@ static enum at_err auth_user(struct at_ctx *ctx, const char *user)
 		return rc;
 	p[0] = AT_DB_P_STR(c->account_id);
 	p[1] = AT_DB_P_STR(user);
-	return load_modules(ctx, AT_STMT_AUTH_USER_MODULES, p, 2);
+	return load_modules(db, c, AT_STMT_AUTH_USER_MODULES, p, 2);
 }
 
-enum at_err at_auth_load_user(struct at_ctx *ctx, const char *user_id)
+enum at_err at_auth_load_user(struct at_db *db, const char *user_id, struct at_caller *c)
 {
 	enum at_err rc;
 
-	memset(&ctx->caller, 0, sizeof(ctx->caller));
-	rc = auth_user(ctx, user_id);
+	memset(c, 0, sizeof(*c));
+	rc = auth_user(db, user_id, c);
 	if (rc)
-		memset(&ctx->caller, 0, sizeof(ctx->caller));
+		memset(c, 0, sizeof(*c));
 	return rc;
 }
 
-static enum at_err auth_caller(struct at_ctx *ctx, const struct at_auth_paths *paths);
-
-enum at_err at_auth_caller(struct at_ctx *ctx)
+enum at_err at_auth_caller(const struct at_auth_in *in, struct at_caller *c, bool *stale)
 {
-	return auth_caller(ctx, NULL);
-}
-
-enum at_err at_auth_caller_paths(struct at_ctx *ctx, const struct at_auth_paths *paths)
-{
-	return auth_caller(ctx, paths);
-}
-
-static enum at_err auth_caller(struct at_ctx *ctx, const struct at_auth_paths *paths)
-{
-	const char *a = ctx->req->authorization;
-	const char *u = ctx->req->remote_user;
+	const char *a = in->authorization;
+	const char *u = in->remote_user;
 	enum at_err rc = AT_ERR_AUTH;
 	size_t len;
 
-	memset(&ctx->caller, 0, sizeof(ctx->caller));
+	memset(c, 0, sizeof(*c));
+	*stale = false;
 	if (a && !strncasecmp(a, "Bearer ", 7)) {
 		/* a token always wins: a web server login does not widen it */
 		a += 7;
@@ -279,12 +264,14 @@ static enum at_err auth_caller(struct at_ctx *ctx, const struct at_auth_paths *p
 		len = strlen(a);
 		while (len && a[len - 1] == ' ')
 			len--;
-		rc = auth_token(ctx, a, len, paths);
-	} else if (u && *u && ctx->settings->trust_remote_user) {
+		rc = auth_token(in, a, len, c, stale);
+	} else if (u && *u && in->trust_remote_user) {
 		/* the web server checked the login (e.g. a Basic header) */
-		rc = auth_user(ctx, u);
+		rc = auth_user(in->db, u, c);
 	}
-	if (rc)
-		memset(&ctx->caller, 0, sizeof(ctx->caller));
+	if (rc) {
+		memset(c, 0, sizeof(*c));
+		*stale = false;
+	}
 	return rc;
 }

@@ -259,7 +259,7 @@ static int operator_ctx(struct ctl *c, const char *by, const char *cmd)
 	op->db = c->db;
 	op->req = &c->req;
 	op->resp = &c->resp;
-	if (!at_id_valid(by, "USR", 2) || at_auth_load_user(op, by)) {
+	if (!at_id_valid(by, "USR", 2) || at_auth_load_user(c->db, by, &op->caller)) {
 		fprintf(stderr, "apitokenctl: %s: --by %s is not an active user%s%s\n", cmd, by,
 			at_db_error(c->db)[0] ? ": " : "", at_db_error(c->db));
 		return 1;

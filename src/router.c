@@ -173,13 +173,17 @@ static enum at_err read_body(struct at_ctx *ctx, const struct route *r)
 static enum at_err authorize(struct at_ctx *ctx, const struct route *r)
 {
 	const struct at_caller *c = &ctx->caller;
+	struct at_auth_in in = at_auth_in_of(ctx, NULL);
+	bool stale;
 	enum at_err rc;
 
-	if ((rc = at_auth_caller(ctx))) {
+	if ((rc = at_auth_caller(&in, &ctx->caller, &stale))) {
 		if (rc == AT_ERR_UNAVAILABLE)
 			at_problem_internal(&ctx->problem, "auth: %s", at_db_error(ctx->db));
 		return rc;
 	}
+	if (stale)
+		at_strlcpy(ctx->touch_id, c->id, sizeof(ctx->touch_id));
 	if (!(r->flags & ROUTE_ADMIN) || c->access_management)
 		return AT_OK;
 	/* a token may read its own record, as API clients do to learn
@@ -294,6 +298,23 @@ enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *ob
 	return rc;
 }
 
+struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_paths *paths)
+{
+	return (struct at_auth_in){
+		.authorization = ctx->req->authorization,
+		.remote_user = ctx->req->remote_user,
+		.trust_remote_user = ctx->settings->trust_remote_user,
+		.db = ctx->db,
+		.keys = ctx->keys,
+		.paths = paths,
+	};
+}
+
+static void touch_after(struct at_ctx *ctx)
+{
+	at_auth_touch(ctx->db, ctx->touch_id);
+}
+
 static void reply_error(struct at_ctx *ctx, enum at_err err)
 {
 	struct at_response *resp = ctx->resp;
@@ -339,5 +360,5 @@ void at_router_handle(struct at_ctx *ctx)
 		reply_error(ctx, rc);
 	/* a use is a request that succeeded: a refused verify is none */
 	else if (ctx->touch_id[0])
-		ctx->after = at_auth_touch;
+		ctx->after = touch_after;
 }

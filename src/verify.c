@@ -68,7 +68,9 @@ enum at_err at_verify(struct at_ctx *ctx)
 	char path[AT_PATH_MAX], mods[AT_CALLER_MODULES * AT_MODULE_ID_MAX];
 	struct grant_check g = { .path = path };
 	struct at_auth_paths paths = { .each = check_prefix, .arg = &g };
+	struct at_auth_in in;
 	size_t i, len = 0;
+	bool stale;
 	enum at_err rc;
 
 	if (!ctx->req->original_uri)
@@ -76,8 +78,11 @@ enum at_err at_verify(struct at_ctx *ctx)
 	if (!original_path(ctx->req->original_uri, path, sizeof(path)))
 		g.path = NULL;
 	/* the token, its modules and the paths they grant: one round trip */
-	if ((rc = at_auth_caller_paths(ctx, &paths)))
+	in = at_auth_in_of(ctx, &paths);
+	if ((rc = at_auth_caller(&in, &ctx->caller, &stale)))
 		return rc;
+	if (stale)
+		at_strlcpy(ctx->touch_id, c->id, sizeof(ctx->touch_id));
 	if (c->kind != AT_CALLER_TOKEN)
 		return AT_ERR_AUTH;	/* only tokens guard the platform's APIs */
 	if (!g.path) {
