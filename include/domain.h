@@ -33,4 +33,8 @@ struct at_dom {
 	struct at_problem *problem;
 };
 
+/* rc unchanged; when it is a database failure, the server's message goes
+ * to dom->problem's internal cause (the log), never to the client. */
+enum at_err at_dom_db_failed(const struct at_dom *dom, enum at_err rc);
+
 #endif

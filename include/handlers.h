@@ -7,7 +7,12 @@
 #ifndef AT_HANDLERS_H
 #define AT_HANDLERS_H
 
+#include "domain.h"
 #include "router.h"
+
+/* What a call into the domain layer is given, from the request being
+ * served (tokens.c). */
+void at_dom_of(struct at_ctx *ctx, struct at_dom *dom);
 
 /* health.c */
 enum at_err at_health_get(struct at_ctx *ctx);

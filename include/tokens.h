@@ -1,16 +1,72 @@
-/* tokens.h: the API token resource (SPEC §2-4) and its shared parts. */
+/* tokens.h: the API token resource (SPEC §2-4) as plain data.
+ *
+ * What the token's parts share: the token as read (struct at_token), a
+ * new one (struct at_token_new), a wanted change (struct at_token_delta),
+ * the body checks that make them from JSON (token_body.c), the rendering
+ * into JSON (token_render.c) and the icon's type (icon.c).  The rules
+ * that need the database are in token_store.h.
+ */
 #ifndef AT_TOKENS_H
 #define AT_TOKENS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "crypto.h"
-#include "db.h"
-#include "settings.h"
+#include "problem.h"
 
 #define AT_TOKEN_NAME_CHARS 200
 #define AT_TOKEN_DESCRIPTION_CHARS 2000
 #define AT_TOKEN_MODULES_MAX 64
+#define AT_TOKEN_DESCRIPTION_MAX (AT_TOKEN_DESCRIPTION_CHARS * 4 + 1)
+#define AT_TOKEN_TIME_MAX 40	/* a DATETIME(6) as the database writes it */
+
+/* The five changes a token records who made and when (SPEC §4 audit). */
+enum at_token_event {
+	AT_TOKEN_CREATED,
+	AT_TOKEN_UPDATED,
+	AT_TOKEN_ENABLED,
+	AT_TOKEN_DISABLED,
+	AT_TOKEN_DELETED,
+	AT_TOKEN_EVENTS
+};
+
+struct at_token_stamp {
+	bool set;			/* the token had this event */
+	char at[AT_TOKEN_TIME_MAX];	/* database time text */
+	char by_id[AT_ID_MAX];		/* "" when not known */
+	char by_name[AT_NAME_MAX];
+};
+
+struct at_token_module {
+	char id[AT_MODULE_ID_MAX];
+	char name[AT_NAME_MAX];
+};
+
+/* One token as stored.  Empty strings stand for absent values. */
+struct at_token {
+	char id[AT_TOKEN_ID_LEN + 1];
+	char name[AT_NAME_MAX];
+	bool has_description;
+	char description[AT_TOKEN_DESCRIPTION_MAX];
+	char status[16];		/* Active, Disabled, Deleted */
+	bool has_icon;
+	char last_access[AT_TOKEN_TIME_MAX];
+	long long revision;
+	struct {
+		char id[AT_ID_MAX];
+		char name[AT_NAME_MAX];
+		char type[16];
+		char status[16];
+	} account;
+	struct at_token_stamp events[AT_TOKEN_EVENTS];
+	/* with AT_TOKEN_READ_MODULES only; owned, freed by at_token_release */
+	struct at_token_module *modules;
+	size_t nmodules;
+};
+
+void at_token_release(struct at_token *t);
 
 struct at_token_new {
 	const char *account_id;
@@ -20,26 +76,86 @@ struct at_token_new {
 	size_t nmodules;
 };
 
-struct at_ctx;
+struct at_module_set {
+	char ids[AT_TOKEN_MODULES_MAX][AT_MODULE_ID_MAX];
+	size_t n;
+};
 
-/* Insert a new Active token with its modules, count it and write its
- * audit record, inside the caller's transaction; ctx->caller is the
- * creator.  id receives the new id (AT_TOKEN_ID_LEN + 1 bytes), value the
- * token value (AT_TOKEN_VALUE_LEN + 1 bytes; the caller wipes it).  A
- * colliding random id is retried with a new one. */
-AT_MUST_CHECK enum at_err at_tokens_insert(struct at_ctx *ctx, const struct at_token_new *t,
-					   char *id, char *value);
+bool at_module_set_has(const struct at_module_set *s, const char *id);
 
-/* Remove a module from an account: every token of the account loses it,
- * each change audited, inside the caller's transaction.  *changed counts
- * the tokens that held it. */
-AT_MUST_CHECK enum at_err at_tokens_strip_module(struct at_ctx *ctx, const char *account_id,
-						 const char *module_id, unsigned *changed);
+/* ---- token_body.c: request bodies, checked without a database ---------- */
 
-/* The database-free checks of a create body (ctx->req->body): JSON shape,
- * name, description, icon, modules.  AT_OK or an error with ctx->problem
- * filled.  What create runs first; the fuzz harness runs it alone. */
-AT_MUST_CHECK enum at_err at_tokens_check_body(struct at_ctx *ctx);
+struct at_jv;
+
+/* The fields of a create or update body; has_* tells which were present.
+ * Strings borrow from the parsed body. */
+struct at_token_body {
+	bool has_name;
+	const char *name;
+	bool has_description;
+	const char *description;	/* NULL: none */
+	bool has_icon;
+	bool keep_icon;			/* the token's own icon path: unchanged */
+	bool has_modules;
+	struct at_module_set modules;
+	bool has_account;
+	const char *account_id;		/* create only */
+};
+
+/* Parse body text as a JSON object; AT_ERR_INVALID (or the parser's
+ * error) with a detail in p.  The caller frees *doc. */
+AT_MUST_CHECK enum at_err at_token_body_parse(const char *text, size_t len, struct at_jv **doc,
+					      struct at_problem *p);
+/* A create body: name required, description, icon (only empty),
+ * modules' shape, account {"id"}.  AT_OK or AT_ERR_INVALID with every
+ * field error in p; *account_ok false when account.id was malformed (the
+ * other fields were still checked). */
+AT_MUST_CHECK enum at_err at_token_body_create(const struct at_jv *doc, struct at_token_body *b,
+					       struct at_problem *p, bool *account_ok);
+/* An update body of token id: only the fields present change. */
+AT_MUST_CHECK enum at_err at_token_body_update(const struct at_jv *doc, const char *id,
+					       struct at_token_body *b, struct at_problem *p);
+
+/* The database-free checks of a create body: JSON shape, name,
+ * description, icon, modules.  AT_OK or an error with p filled.  What
+ * create runs first; the fuzz harness runs it alone. */
+AT_MUST_CHECK enum at_err at_tokens_check_body(const char *text, size_t len,
+					       struct at_problem *p);
+
+/* ---- token_render.c: a token as JSON ------------------------------------ */
+
+/* Fields a response may leave out; id always stays (SPEC §6). */
+enum at_token_field {
+	AT_TF_NAME = 1 << 0, AT_TF_DESCRIPTION = 1 << 1, AT_TF_ICON = 1 << 2,
+	AT_TF_STATUS = 1 << 3, AT_TF_TOKEN = 1 << 4, AT_TF_LAST_ACCESS = 1 << 5,
+	AT_TF_ACCOUNT = 1 << 6, AT_TF_MODULES = 1 << 7, AT_TF_AUDIT = 1 << 8,
+	AT_TF_REVISION = 1 << 9,
+};
+#define AT_TF_DEFAULT_ONE (AT_TF_NAME | AT_TF_DESCRIPTION | AT_TF_ICON | AT_TF_STATUS | \
+			   AT_TF_LAST_ACCESS | AT_TF_ACCOUNT | AT_TF_MODULES | AT_TF_AUDIT | \
+			   AT_TF_REVISION)
+#define AT_TF_DEFAULT_LIST (AT_TF_DEFAULT_ONE & ~(AT_TF_MODULES | AT_TF_AUDIT))
+
+struct at_token_fieldname {
+	const char *name;
+	unsigned bit;
+};
+extern const struct at_token_fieldname at_token_fields[];
+extern const size_t at_token_nfields;
+
+/* select=+a,-b (SPEC §6) applied to *fields; AT_ERR_INVALID naming the
+ * unknown field in p. */
+AT_MUST_CHECK enum at_err at_token_select(const char *spec, unsigned *fields,
+					  struct at_problem *p);
+
+struct at_jw;
+/* t as one JSON object in SPEC §4's field order; value is the token value
+ * to include (then w must write into a buffer marked secret), or NULL.
+ * With AT_TF_MODULES, t's modules must have been read. */
+void at_token_render(struct at_jw *w, const char *key, const struct at_token *t,
+		     unsigned fields, const char *value);
+
+/* ---- icon.c ------------------------------------------------------------- */
 
 /* "image/png" or "image/jpeg" from the magic bytes, NULL for neither. */
 const char *at_icon_type(const unsigned char *p, size_t n);

@@ -1,0 +1,203 @@
+/* ctl_tokens.c: apitokenctl's commands that change tokens: token issue,
+ * module add and module remove, through the domain layer. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "token_store.h"
+
+struct issue {
+	const char *account, *name, *by, *description;
+	const char *modules[MAX_MODULES];
+	size_t nmodules;
+};
+
+struct issue_job {
+	struct ctl *c;
+	struct at_token_new t;
+	char id[AT_TOKEN_ID_LEN + 1];
+	char value[AT_TOKEN_VALUE_LEN + 1];
+};
+
+static enum at_err issue_tx(void *arg)
+{
+	struct issue_job *j = arg;
+
+	return at_token_insert(&j->c->dom, &j->t, j->id, j->value);
+}
+
+int at_ctl_cmd_token_issue(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "description", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct issue_job job = { .c = c };
+	struct issue is = { 0 };
+	bool found;
+	int o, err = 0;
+	size_t i, j;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': is.account = optarg; break;
+		case 'n': is.name = optarg; break;
+		case 'b': is.by = optarg; break;
+		case 'd': is.description = optarg; break;
+		case 'm':
+			if (is.nmodules == MAX_MODULES)
+				at_ctl_usage_exit(cmd);
+			is.modules[is.nmodules++] = optarg;
+			break;
+		default: at_ctl_usage_exit(cmd);
+		}
+	}
+	if (optind != argc || !is.account || !is.name || !is.by)
+		at_ctl_usage_exit(cmd);
+	if (!at_id_valid(is.account, "ACC", 2) || !at_id_valid(is.by, "USR", 2)) {
+		fprintf(stderr, "apitokenctl: token issue: --account takes ACC-dddd-dddd and "
+			"--by USR-dddd-dddd\n");
+		return 2;
+	}
+	if (!*is.name || strlen(is.name) > 200) {
+		fprintf(stderr, "apitokenctl: token issue: --name takes 1 to 200 characters\n");
+		return 2;
+	}
+	for (i = 0; i < is.nmodules; i++) {
+		if (!at_id_valid(is.modules[i], "MOD", 1)) {
+			fprintf(stderr, "apitokenctl: token issue: %s: not a module id\n",
+				is.modules[i]);
+			return 2;
+		}
+		for (j = 0; j < i; j++) {
+			if (!strcmp(is.modules[i], is.modules[j])) {
+				fprintf(stderr, "apitokenctl: token issue: %s given twice\n",
+					is.modules[i]);
+				return 2;
+			}
+		}
+	}
+	if (at_crypto_init() || at_ctl_load_keys(c) || at_ctl_open_db(c))
+		return 1;
+	if (at_ctl_lookup(c, AT_STMT_ACCOUNT_GET, is.account, &found, 0, NULL, 0, 0, NULL, 0))
+		return 1;
+	if (!found) {
+		fprintf(stderr, "apitokenctl: token issue: account %s does not exist\n", is.account);
+		return 1;
+	}
+	if (at_ctl_operator(c, is.by, "token issue"))
+		return 1;
+	for (i = 0; i < is.nmodules; i++) {
+		if (!at_ctl_module_enabled(c, is.account, is.modules[i], &err)) {
+			if (!err)
+				fprintf(stderr, "apitokenctl: token issue: module %s is not enabled "
+					"for account %s\n", is.modules[i], is.account);
+			return 1;
+		}
+	}
+	job.t = (struct at_token_new){ .account_id = is.account, .name = is.name,
+				     .description = is.description, .modules = is.modules,
+				     .nmodules = is.nmodules };
+	if (at_db_transact(c->db, issue_tx, &job)) {
+		fprintf(stderr, "apitokenctl: token issue: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s\n", job.value);
+	fflush(stdout);
+	at_wipe(job.value, sizeof(job.value));
+	fprintf(stderr, "issued %s in %s\n", job.id, is.account);
+	return 0;
+}
+
+/* --account and --module (and --by) of the module commands. */
+static int module_args(int argc, char **argv, const struct command *cmd, bool by,
+		       const char **account, const char **module, const char **user)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "by", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	*account = *module = *user = NULL;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': *account = optarg; break;
+		case 'm': *module = optarg; break;
+		case 'b': *user = optarg; break;
+		default: at_ctl_usage_exit(cmd);
+		}
+	}
+	if (optind != argc || !*account || !*module || (by && !*user) || (!by && *user))
+		at_ctl_usage_exit(cmd);
+	if (!at_id_valid(*account, "ACC", 2) || !at_id_valid(*module, "MOD", 1)) {
+		fprintf(stderr, "apitokenctl: %s: --account takes ACC-dddd-dddd and --module "
+			"MOD-dddd\n", cmd->name);
+		return 2;
+	}
+	return 0;
+}
+
+int at_ctl_cmd_module_add(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	const char *account, *module, *user;
+	struct at_db_param p[2];
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = module_args(argc, argv, cmd, false, &account, &module, &user)))
+		return rc;
+	if (at_ctl_open_db(c))
+		return 1;
+	p[0] = AT_DB_P_STR(account);
+	p[1] = AT_DB_P_STR(module);
+	if (at_db_exec(c->db, AT_STMT_ACCOUNT_MODULE_ADD, p, 2, &n)) {
+		fprintf(stderr, "apitokenctl: module add: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s %s for %s\n", module, n ? "enabled" : "was already enabled", account);
+	return 0;
+}
+
+struct strip_job {
+	struct ctl *c;
+	const char *account, *module;
+	unsigned changed;
+};
+
+static enum at_err strip_tx(void *arg)
+{
+	struct strip_job *j = arg;
+
+	return at_token_strip_module(&j->c->dom, j->account, j->module, &j->changed);
+}
+
+int at_ctl_cmd_module_remove(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	struct strip_job j = { .c = c };
+	const char *user;
+	int rc;
+
+	if ((rc = module_args(argc, argv, cmd, true, &j.account, &j.module, &user)))
+		return rc;
+	if (at_crypto_init() || at_ctl_load_keys(c) || at_ctl_open_db(c) ||
+	    at_ctl_operator(c, user, "module remove"))
+		return 1;
+	if (at_db_transact(c->db, strip_tx, &j)) {
+		fprintf(stderr, "apitokenctl: module remove: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	printf("%s removed from %s; %u token%s lost it\n", j.module, j.account, j.changed,
+	       j.changed == 1 ? "" : "s");
+	return 0;
+}
