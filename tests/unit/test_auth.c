@@ -1,0 +1,299 @@
+/* test_auth.c: unit tests of auth.c over the scripted database: who a
+ * request's credentials make the caller, and what is refused before any
+ * query. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* mkdtemp */
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "fake_db.h"
+
+#define UNUSED	__attribute__((unused))
+#define TID "TKN-1234-5678"
+#define NCOLS 10	/* AT_STMT_AUTH_TOKEN */
+
+static struct at_keys *keys;
+static char tmpdir[64], keyfile[128];
+static char value[AT_TOKEN_VALUE_LEN + 1];
+static unsigned char hash[AT_HASH_LEN];
+
+static int setup(void **state UNUSED)
+{
+	char err[256];
+
+	if (at_crypto_init())
+		return -1;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_auth.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(keyfile, sizeof(keyfile), "%s/keys", tmpdir);
+	if (at_keys_generate(keyfile, err, sizeof(err)) || at_keys_load(&keys, keyfile, err, sizeof(err)))
+		return -1;
+	at_token_value_make(TID, value);
+	at_token_hash(keys, value, AT_TOKEN_VALUE_LEN, hash);
+	return 0;
+}
+
+static int teardown(void **state UNUSED)
+{
+	at_keys_free(keys);
+	unlink(keyfile);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static int reset(void **state UNUSED)
+{
+	fake_db_reset();
+	return 0;
+}
+
+static struct at_auth_in in_of(const char *authorization)
+{
+	return (struct at_auth_in){ .authorization = authorization, .db = fake_db(),
+				    .keys = keys };
+}
+
+static void bearer(char *out, size_t n, const char *v)
+{
+	snprintf(out, n, "Bearer %s", v);
+}
+
+/* A row of AT_STMT_AUTH_TOKEN: the token and one module it holds. */
+static void token_row(struct fake_step *s, const char *status, const unsigned char *h,
+		      const char *module, const char *code)
+{
+	struct fake_cell c[NCOLS] = {
+		{ status, 0 }, { (const char *)h, AT_HASH_LEN }, { "CI token", 0 },
+		{ "ACC-1111-1111", 0 }, { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 },
+		{ "1", 0 }, { module, 0 }, { code, 0 },
+	};
+
+	fake_row(s, NCOLS, c);
+}
+
+static void assert_empty(const struct at_caller *c)
+{
+	assert_int_equal(c->kind, AT_CALLER_NONE);
+	assert_string_equal(c->id, "");
+	assert_int_equal(c->nmodules, 0);
+}
+
+/* Junk, a bad checksum and a foreign prefix cost no query. */
+static void test_shape_before_query(void **state UNUSED)
+{
+	static const char *const bad[] = {
+		"Bearer ", "Bearer idt:", "Bearer idt:TKN-1234-5678:short",
+		"Bearer abc", "Basic dXNlcjpwdw==", "Bearer idt:TKN-1234-567:xxxxxxxxxxxxxxxx",
+	};
+	char auth[128], broken[AT_TOKEN_VALUE_LEN + 1];
+	struct at_caller c;
+	struct at_auth_in in;
+	bool stale = true;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in = in_of(bad[i]);
+		assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+		assert_empty(&c);
+		assert_false(stale);
+	}
+	/* one character changed: the checksum no longer holds */
+	memcpy(broken, value, sizeof(broken));
+	broken[AT_TOKEN_VALUE_LEN - 8] = broken[AT_TOKEN_VALUE_LEN - 8] == 'a' ? 'b' : 'a';
+	bearer(auth, sizeof(auth), broken);
+	in = in_of(auth);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+	in = in_of(NULL);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+	assert_int_equal(fake_db_ran(), 0);
+}
+
+/* Unknown, disabled and wrong-secret tokens: the same refusal. */
+static void test_refusals_alike(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	unsigned char other[AT_HASH_LEN];
+	char auth[128];
+	struct at_caller c;
+	struct at_auth_in in;
+	bool stale;
+
+	bearer(auth, sizeof(auth), value);
+	in = in_of(auth);
+	memset(other, 0x5a, sizeof(other));
+	fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1);	/* unknown: no row */
+	token_row(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Disabled", hash, NULL, NULL);
+	token_row(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Deleted", hash, NULL, NULL);
+	token_row(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+		assert_empty(&c);
+		assert_false(stale);
+	}
+	fake_db_assert_done();
+}
+
+/* A database failure is no refusal: 503, not 401. */
+static void test_database_down(void **state UNUSED)
+{
+	char auth[128];
+	struct at_caller c;
+	struct at_auth_in in;
+	bool stale;
+
+	bearer(auth, sizeof(auth), value);
+	in = in_of(auth);
+	fake_expect_query(AT_STMT_AUTH_TOKEN, NULL, 0)->rc = AT_ERR_UNAVAILABLE;
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_UNAVAILABLE);
+	assert_empty(&c);
+}
+
+static void test_token_modules(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	char auth[128];
+	struct at_caller c;
+	struct at_auth_in in;
+	struct fake_step *s;
+	bool stale = false;
+
+	/* spaces around the value are no part of it */
+	snprintf(auth, sizeof(auth), "bearer  %s ", value);
+	in = in_of(auth);
+	s = fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1);
+	token_row(s, "Active", hash, "MOD-0002", "access-management");
+	token_row(s, "Active", hash, "MOD-0001", "catalog");
+	token_row(s, "Active", hash, "MOD-0002", "access-management");
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_int_equal(c.kind, AT_CALLER_TOKEN);
+	assert_string_equal(c.id, TID);
+	assert_string_equal(c.name, "CI token");
+	assert_string_equal(c.account_id, "ACC-1111-1111");
+	assert_int_equal(c.account_type, AT_ACCOUNT_CLIENT);
+	/* sorted, once each */
+	assert_int_equal(c.nmodules, 2);
+	assert_string_equal(c.modules[0], "MOD-0001");
+	assert_string_equal(c.modules[1], "MOD-0002");
+	assert_true(c.access_management);
+	assert_true(stale);
+	fake_db_assert_done();
+}
+
+/* REMOTE_USER counts only where the configuration trusts it, and never
+ * over a token. */
+static void test_remote_user(void **state UNUSED)
+{
+	const char *const pu[] = { "USR-1111-2222" }, *const pm[] = { "ACC-1111-1111",
+								       "USR-1111-2222" };
+	struct fake_cell u[6] = { { "Active", 0 }, { "Ann Admin", 0 }, { "ACC-1111-1111", 0 },
+				  { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 } };
+	struct fake_cell m[2] = { { "MOD-0003", 0 }, { "access-management", 0 } };
+	struct at_caller c;
+	struct at_auth_in in = in_of(NULL);
+	struct fake_step *s;
+	bool stale;
+
+	in.remote_user = "USR-1111-2222";
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+	assert_int_equal(fake_db_ran(), 0);
+	in.trust_remote_user = true;
+	in.remote_user = "admin";	/* not a user id */
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+	assert_int_equal(fake_db_ran(), 0);
+
+	in.remote_user = "USR-1111-2222";
+	fake_row(fake_expect_query(AT_STMT_AUTH_USER, pu, 1), 6, u);
+	s = fake_expect_query(AT_STMT_AUTH_USER_MODULES, pm, 2);
+	fake_row(s, 2, m);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_int_equal(c.kind, AT_CALLER_USER);
+	assert_string_equal(c.id, "USR-1111-2222");
+	assert_int_equal(c.nmodules, 1);
+	assert_string_equal(c.modules[0], "MOD-0003");
+	assert_true(c.access_management);
+	assert_false(stale);
+
+	/* a token present: the login is not looked at */
+	in.authorization = "Bearer junk";
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+	fake_db_assert_done();
+}
+
+static void test_load_user(void **state UNUSED)
+{
+	const char *const pu[] = { "USR-1111-2222" };
+	struct fake_cell u[6] = { { "Disabled", 0 }, { "Ann Admin", 0 }, { "ACC-1111-1111", 0 },
+				  { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 } };
+	struct at_caller c;
+
+	fake_row(fake_expect_query(AT_STMT_AUTH_USER, pu, 1), 6, u);
+	assert_int_equal(at_auth_load_user(fake_db(), "USR-1111-2222", &c), AT_ERR_AUTH);
+	assert_empty(&c);
+	assert_int_equal(at_auth_load_user(fake_db(), "TKN-1111-2222", &c), AT_ERR_AUTH);
+	fake_db_assert_done();
+}
+
+static void each_path(void *arg, const char *prefix, size_t len)
+{
+	char *seen = arg;
+
+	strncat(seen, prefix, len);
+	strcat(seen, ";");
+}
+
+static void test_verify_paths(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	char auth[128], seen[128] = "";
+	struct at_auth_paths paths = { each_path, seen };
+	struct fake_cell row[11] = {
+		{ "Active", 0 }, { (const char *)hash, AT_HASH_LEN }, { "CI token", 0 },
+		{ "ACC-1111-1111", 0 }, { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 },
+		{ "0", 0 }, { "MOD-0001", 0 }, { NULL, 0 }, { "/public/v1/catalog", 0 },
+	};
+	struct at_caller c;
+	struct at_auth_in in;
+	struct fake_step *s;
+	bool stale = true;
+
+	bearer(auth, sizeof(auth), value);
+	in = in_of(auth);
+	in.paths = &paths;
+	s = fake_expect_query(AT_STMT_VERIFY_PATHS, p, 1);
+	fake_row(s, 11, row);
+	row[10].s = "/public/v1/orders/";
+	fake_row(s, 11, row);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_string_equal(seen, "/public/v1/catalog;/public/v1/orders/;");
+	assert_int_equal(c.nmodules, 1);
+	assert_false(c.access_management);
+	assert_false(stale);
+	fake_db_assert_done();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_shape_before_query, reset),
+		cmocka_unit_test_setup(test_refusals_alike, reset),
+		cmocka_unit_test_setup(test_database_down, reset),
+		cmocka_unit_test_setup(test_token_modules, reset),
+		cmocka_unit_test_setup(test_remote_user, reset),
+		cmocka_unit_test_setup(test_load_user, reset),
+		cmocka_unit_test_setup(test_verify_paths, reset),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,396 @@
+/* test_token_store.c: unit tests of the token domain layer over the
+ * scripted database: create, the state rules (409, 412), visibility, the
+ * module grant rules, and the audit record of a change. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* mkdtemp */
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_db.h"
+#include "text.h"
+#include "token_store.h"
+
+#define UNUSED	__attribute__((unused))
+#define TID "TKN-1234-5678"
+#define ACC "ACC-1111-1111"
+#define TCOLS 26	/* TOKEN_COLUMNS */
+#define AUDIT_DOCUMENTS 18	/* the parameter of AT_STMT_AUDIT_INSERT */
+
+static struct at_keys *keys;
+static struct at_settings settings;
+static char tmpdir[64], keyfile[128];
+static struct at_caller actor;
+static struct at_problem problem;
+static struct at_dom dom;
+static unsigned char zero_hash[AT_HASH_LEN];
+
+#define assert_has(hay, needle)							\
+	do {									\
+		if (!strstr((hay), (needle)))					\
+			fail_msg("\"%s\" lacks \"%s\"", (hay), (needle));	\
+	} while (0)
+
+static int setup(void **state UNUSED)
+{
+	char err[256];
+
+	if (at_crypto_init() || at_text_init())
+		return -1;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_token_store.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(keyfile, sizeof(keyfile), "%s/keys", tmpdir);
+	if (at_keys_generate(keyfile, err, sizeof(err)) || at_keys_load(&keys, keyfile, err, sizeof(err)))
+		return -1;
+	at_settings_init(&settings);
+	settings.reveal = AT_REVEAL_ALLOW;
+	return 0;
+}
+
+static int teardown(void **state UNUSED)
+{
+	at_keys_free(keys);
+	unlink(keyfile);
+	rmdir(tmpdir);
+	return 0;
+}
+
+/* A Client administrator of ACC holding MOD-0001 and access management. */
+static int reset(void **state UNUSED)
+{
+	fake_db_reset();
+	memset(&actor, 0, sizeof(actor));
+	actor.kind = AT_CALLER_USER;
+	strcpy(actor.id, "USR-1111-2222");
+	strcpy(actor.name, "Ann Admin");
+	strcpy(actor.account_id, ACC);
+	strcpy(actor.account_name, "Buyer");
+	actor.account_type = AT_ACCOUNT_CLIENT;
+	strcpy(actor.modules[0], "MOD-0001");
+	strcpy(actor.modules[1], "MOD-0009");
+	actor.nmodules = 2;
+	actor.access_management = true;
+	at_problem_clear(&problem);
+	dom = (struct at_dom){ .db = fake_db(), .keys = keys, .settings = &settings,
+			       .actor = &actor, .origin = { "192.0.2.1", "unit", "trace-1" },
+			       .problem = &problem };
+	return 0;
+}
+
+/* A TOKEN_COLUMNS row. */
+static void token_row(struct fake_step *s, const char *id, const char *account,
+		      const char *status, const char *revision)
+{
+	struct fake_cell c[TCOLS] = {
+		{ id, 0 }, { "CI token", 0 }, { NULL, 0 }, { status, 0 }, { "0", 0 },
+		{ NULL, 0 }, { revision, 0 },
+		{ "2026-01-02 03:04:05.000000", 0 }, { "USR-1111-2222", 0 }, { "Ann Admin", 0 },
+	};
+
+	c[TCOLS - 4] = (struct fake_cell){ account, 0 };
+	c[TCOLS - 3] = (struct fake_cell){ "Buyer", 0 };
+	c[TCOLS - 2] = (struct fake_cell){ "Client", 0 };
+	c[TCOLS - 1] = (struct fake_cell){ "Active", 0 };
+	fake_row(s, TCOLS, c);
+}
+
+static void modules_rows(struct fake_step *s, const char *const *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct fake_cell c[2] = { { ids[i], 0 }, { "Some module", 0 } };
+
+		fake_row(s, 2, c);
+	}
+}
+
+/* lock_token's statements: the lock, the row, its modules. */
+static void expect_lock(const char *account, const char *status, const char *revision,
+			const char *const *mods, size_t nmods)
+{
+	const char *const p[] = { TID };
+
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, account, status, revision);
+	modules_rows(fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1), mods, nmods);
+}
+
+/* A document of the token (its row and modules read again). */
+static void expect_document(const char *id, const char *status, const char *revision)
+{
+	const char *const p[] = { id };
+
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), id, ACC, status, revision);
+	fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1);
+}
+
+/* at_audit_append's statements; returns the insert, to look at. */
+static struct fake_step *expect_audit(void)
+{
+	struct fake_cell head[3] = { { "4", 0 }, { (const char *)zero_hash, AT_HASH_LEN },
+				     { "2026-01-02 03:04:05.000", 0 } };
+	struct fake_step *ins;
+
+	fake_expect_exec(AT_STMT_AUDIT_HEAD_ENSURE, NULL, 0);
+	fake_row(fake_expect_query(AT_STMT_AUDIT_HEAD_LOCK, NULL, 0), 3, head);
+	ins = fake_expect_exec(AT_STMT_AUDIT_INSERT, NULL, 0);
+	fake_expect_exec(AT_STMT_AUDIT_HEAD_SET, NULL, 0);
+	return ins;
+}
+
+static void test_create(void **state UNUSED)
+{
+	const char *const mods[] = { "MOD-0001" };
+	const char *const pacc[] = { ACC };
+	const char *const pins[] = { FAKE_ANY, ACC, "CI token", FAKE_NULL, FAKE_ANY, FAKE_ANY,
+				     FAKE_ANY, "USR-1111-2222", "Ann Admin" };
+	struct at_token_new t = { .account_id = ACC, .name = "CI token", .modules = mods,
+				  .nmodules = 1 };
+	const char *const pany[] = { FAKE_ANY };
+	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1], masked[64];
+	struct fake_step *ins, *audit;
+
+	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, pacc, 1), mods, 1);
+	ins = fake_expect_exec(AT_STMT_TOKEN_INSERT, pins, 9);
+	fake_expect_exec(AT_STMT_TOKEN_MODULE_ADD, NULL, 0);
+	fake_expect_exec(AT_STMT_TOKEN_COUNT_BUMP, pacc, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, pany, 1), TID, ACC, "Active", "1");
+	fake_expect_query(AT_STMT_TOKEN_MODULES, pany, 1);
+	audit = expect_audit();
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 1);
+	assert_true(at_id_valid(id, "TKN", 2));
+	assert_string_equal(ins->got[0], id);
+	assert_int_equal(strlen(value), AT_TOKEN_VALUE_LEN);
+	/* the hash, never the value, is stored; a sealed copy when allowed */
+	assert_null(strstr(ins->got[4], value));
+	assert_string_not_equal(ins->got[5], FAKE_NULL);
+	/* the audit record: created, the value masked */
+	assert_string_equal(audit->got[3], "platform.accounts.api-token.created");
+	snprintf(masked, sizeof(masked), "\"token\":\"idt:%s:********\"", id);
+	assert_has(audit->got[AUDIT_DOCUMENTS], masked);
+	assert_null(strstr(audit->got[AUDIT_DOCUMENTS], value));
+	assert_null(strstr(audit->got[AUDIT_DOCUMENTS], value + 4 + AT_TOKEN_ID_LEN + 1));
+	assert_string_equal(audit->got[15], "192.0.2.1");
+	assert_string_equal(audit->got[16], "unit");
+}
+
+/* Nobody grants a module they do not hold; none beyond the account's. */
+static void test_create_grant_rules(void **state UNUSED)
+{
+	const char *const mods[] = { "MOD-0001", "MOD-0002", "MOD-0003" };
+	const char *const enabled[] = { "MOD-0001", "MOD-0002" };
+	struct at_token_new t = { .account_id = ACC, .name = "CI token", .modules = mods,
+				  .nmodules = 3 };
+	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1];
+
+	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, NULL, 0), enabled, 2);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_ERR_INVALID);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_begins, 0);
+	assert_int_equal(problem.nerrors, 2);
+	assert_string_equal(problem.errors[0].field, "modules");
+	assert_has(problem.errors[0].message, "MOD-0002 cannot be granted");
+	assert_has(problem.errors[1].message, "MOD-0003 is not enabled");
+}
+
+static void test_create_account(void **state UNUSED)
+{
+	const char *const p[] = { "ACC-9999-9999" };
+	struct fake_cell acc[1] = { { "ACC-9999-9999", 0 } };
+	const char *out = NULL;
+
+	/* a Client names only its own account */
+	assert_int_equal(at_token_create_account(&dom, NULL, &out), AT_OK);
+	assert_string_equal(out, ACC);
+	assert_int_equal(at_token_create_account(&dom, "ACC-9999-9999", &out), AT_ERR_FORBIDDEN);
+	assert_int_equal(fake_db_ran(), 0);
+	/* Operations any that exists */
+	actor.account_type = AT_ACCOUNT_OPERATIONS;
+	fake_expect_query(AT_STMT_ACCOUNT_GET, p, 1);
+	assert_int_equal(at_token_create_account(&dom, "ACC-9999-9999", &out), AT_ERR_INVALID);
+	assert_string_equal(problem.errors[0].field, "account.id");
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_GET, p, 1), 1, acc);
+	assert_int_equal(at_token_create_account(&dom, "ACC-9999-9999", &out), AT_OK);
+	assert_string_equal(out, "ACC-9999-9999");
+	fake_db_assert_done();
+}
+
+/* Enabling an Active token, disabling a Disabled one: 409, no write. */
+static void test_state_conflicts(void **state UNUSED)
+{
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_ENABLE, NULL), AT_ERR_CONFLICT);
+	assert_has(problem.detail, "already Active");
+	expect_lock(ACC, "Disabled", "3", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DISABLE, NULL), AT_ERR_CONFLICT);
+	assert_has(problem.detail, "already Disabled");
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+	assert_int_equal(fake_db_rollbacks, 2);
+}
+
+/* A stale revision is 412 before anything is written; "*" passes. */
+static void test_revision(void **state UNUSED)
+{
+	struct at_rev_cond stale = { .n = 2, .rev = { 7, 2 } }, any = { .any = true };
+	struct at_rev_cond none = { .n = 0 };
+
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DISABLE, &stale),
+			 AT_ERR_PRECONDITION);
+	assert_has(problem.detail, "revision 3");
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DELETE, &none),
+			 AT_ERR_PRECONDITION);
+	/* matched: the change goes on (to a write that fails here) */
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	expect_document(TID, "Active", "3");
+	fake_expect_exec(AT_STMT_TOKEN_DISABLE, NULL, 0)->rc = AT_ERR_DB;
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DISABLE, &any), AT_ERR_DB);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+}
+
+/* Deleted is final, even for Operations, who still see it. */
+static void test_deleted_final(void **state UNUSED)
+{
+	struct at_token_body b = { .has_name = true, .name = "new" };
+
+	actor.account_type = AT_ACCOUNT_OPERATIONS;
+	expect_lock(ACC, "Deleted", "5", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_ENABLE, NULL), AT_ERR_CONFLICT);
+	assert_has(problem.detail, "deletion is final");
+	expect_lock(ACC, "Deleted", "5", NULL, 0);
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DELETE, NULL), AT_ERR_CONFLICT);
+	expect_lock(ACC, "Deleted", "5", NULL, 0);
+	assert_int_equal(at_token_update(&dom, TID, &b, true, NULL), AT_ERR_CONFLICT);
+	fake_db_assert_done();
+}
+
+/* Another account's token, or a Deleted one, does not exist for a
+ * Client: 404 for a read and for a change. */
+static void test_visibility(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	struct at_token t;
+
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, "ACC-2222-2222", "Active", "1");
+	assert_int_equal(at_token_read(&dom, TID, 0, &t), AT_ERR_NOT_FOUND);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Deleted", "1");
+	assert_int_equal(at_token_read(&dom, TID, 0, &t), AT_ERR_NOT_FOUND);
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, "ACC-2222-2222", "Active", "1");
+	assert_int_equal(at_token_set_state(&dom, TID, AT_TOKEN_DISABLE, NULL), AT_ERR_NOT_FOUND);
+	/* a body that failed its checks: still 404 first */
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, "ACC-2222-2222", "Active", "1");
+	assert_int_equal(at_token_update(&dom, TID, &(struct at_token_body){ 0 }, false, NULL),
+			 AT_ERR_NOT_FOUND);
+	fake_expect_query(AT_STMT_TOKEN_GET, p, 1);	/* none at all */
+	assert_int_equal(at_token_read(&dom, TID, 0, &t), AT_ERR_NOT_FOUND);
+	/* the owner reads it, modules too */
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Active", "2");
+	modules_rows(fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1),
+		     (const char *const[]){ "MOD-0001" }, 1);
+	assert_int_equal(at_token_read(&dom, TID, AT_TOKEN_READ_MODULES, &t), AT_OK);
+	assert_int_equal(t.revision, 2);
+	assert_int_equal(t.nmodules, 1);
+	assert_string_equal(t.modules[0].id, "MOD-0001");
+	at_token_release(&t);
+	fake_db_assert_done();
+}
+
+/* A module already on the token stays although the actor lacks it; a
+ * new one needs the actor to hold it. */
+static void test_update_grant_rules(void **state UNUSED)
+{
+	const char *const had[] = { "MOD-0005" }, *const enabled[] = { "MOD-0001", "MOD-0005",
+								       "MOD-0007" };
+	struct at_token_body b = { .has_modules = true, .modules = { { "MOD-0005" }, 1 } };
+
+	expect_lock(ACC, "Active", "3", had, 1);
+	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, NULL, 0), enabled, 3);
+	assert_int_equal(at_token_update(&dom, TID, &b, true, NULL), AT_OK);	/* no change */
+	b.modules = (struct at_module_set){ { "MOD-0005", "MOD-0007" }, 2 };
+	expect_lock(ACC, "Active", "3", had, 1);
+	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, NULL, 0), enabled, 3);
+	assert_int_equal(at_token_update(&dom, TID, &b, true, NULL), AT_ERR_INVALID);
+	assert_int_equal(problem.nerrors, 1);
+	assert_has(problem.errors[0].message, "MOD-0007 cannot be granted");
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 1);	/* the first: nothing to write */
+}
+
+/* An update records what changed, the token before and after, and
+ * never the value. */
+static void test_update_audit(void **state UNUSED)
+{
+	const char *const pupd[] = { "renamed", FAKE_NULL, "0", "USR-1111-2222", "Ann Admin", TID };
+	struct at_token_body b = { .has_name = true, .name = "renamed" };
+	struct fake_step *audit;
+	const char *docs;
+
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	expect_document(TID, "Active", "3");
+	fake_expect_exec(AT_STMT_TOKEN_UPDATE, pupd, 6);
+	expect_document(TID, "Active", "4");
+	audit = expect_audit();
+	assert_int_equal(at_token_update(&dom, TID, &b, true, NULL), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 1);
+	docs = audit->got[AUDIT_DOCUMENTS];
+	assert_string_equal(audit->got[3], "platform.accounts.api-token.updated");
+	assert_has(docs, "\"before\":{\"id\":\"" TID "\"");
+	assert_has(docs, "\"after\":{\"id\":\"" TID "\"");
+	assert_has(docs, "\"changes\":[\"name\"]");
+	assert_has(docs, "\"token\":\"idt:" TID ":********\"");
+	assert_string_equal(audit->got[10], "4");	/* the revision after */
+}
+
+static void test_reveal_rules(void **state UNUSED)
+{
+	char value[AT_TOKEN_VALUE_LEN + 1];
+
+	actor.access_management = false;
+	assert_int_equal(at_token_reveal(&dom, TID, value), AT_ERR_FORBIDDEN);
+	assert_int_equal(fake_db_ran(), 0);
+	actor.access_management = true;
+	settings.reveal = AT_REVEAL_NEVER;
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, NULL, 0), TID, ACC, "Active", "1");
+	assert_int_equal(at_token_reveal(&dom, TID, value), AT_ERR_FORBIDDEN);
+	settings.reveal = AT_REVEAL_ALLOW;
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, NULL, 0), TID, ACC, "Active", "1");
+	fake_expect_query(AT_STMT_TOKEN_SEALED, NULL, 0);	/* no sealed copy */
+	assert_int_equal(at_token_reveal(&dom, TID, value), AT_ERR_CONFLICT);
+	fake_db_assert_done();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_create, reset),
+		cmocka_unit_test_setup(test_create_grant_rules, reset),
+		cmocka_unit_test_setup(test_create_account, reset),
+		cmocka_unit_test_setup(test_state_conflicts, reset),
+		cmocka_unit_test_setup(test_revision, reset),
+		cmocka_unit_test_setup(test_deleted_final, reset),
+		cmocka_unit_test_setup(test_visibility, reset),
+		cmocka_unit_test_setup(test_update_grant_rules, reset),
+		cmocka_unit_test_setup(test_update_audit, reset),
+		cmocka_unit_test_setup(test_reveal_rules, reset),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
