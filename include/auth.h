@@ -80,6 +80,8 @@ AT_MUST_CHECK enum at_err at_auth_load_user(struct at_db *db, const char *user_i
  * for a request that succeeded. */
 void at_auth_touch(struct at_db *db, const char *token_id);
 
+/* Is module_id one of the n ids? */
+bool at_module_listed(const char (*ids)[AT_MODULE_ID_MAX], size_t n, const char *module_id);
 bool at_caller_holds(const struct at_caller *c, const char *module_id);
 /* An Operations caller: sees and acts on every account. */
 bool at_caller_is_ops(const struct at_caller *c);

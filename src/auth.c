@@ -34,14 +34,19 @@ bool at_account_type_parse(const char *s, enum at_account_type *t)
 	return false;
 }
 
-bool at_caller_holds(const struct at_caller *c, const char *module_id)
+bool at_module_listed(const char (*ids)[AT_MODULE_ID_MAX], size_t n, const char *module_id)
 {
 	size_t i;
 
-	for (i = 0; i < c->nmodules; i++)
-		if (!strcmp(c->modules[i], module_id))
+	for (i = 0; i < n; i++)
+		if (!strcmp(ids[i], module_id))
 			return true;
 	return false;
+}
+
+bool at_caller_holds(const struct at_caller *c, const char *module_id)
+{
+	return at_module_listed(c->modules, c->nmodules, module_id);
 }
 
 bool at_caller_is_ops(const struct at_caller *c)

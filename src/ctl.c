@@ -64,20 +64,18 @@ int at_ctl_lookup(struct ctl *c, enum at_stmt stmt, const char *id, bool *found,
 
 	*found = false;
 	if ((rc = at_db_query(c->db, stmt, &p, 1, &rows)))
-		goto fail;
-	if ((rc = at_db_rows_next(&rows, found))) {
-		at_db_rows_release(&rows);
-		goto fail;
+		goto out;
+	if (!(rc = at_db_rows_next(&rows, found))) {
+		if (*found && a && (v = at_db_rows_str(&rows, col_a, NULL)))
+			at_strlcpy(a, v, alen);
+		if (*found && b && (v = at_db_rows_str(&rows, col_b, NULL)))
+			at_strlcpy(b, v, blen);
 	}
-	if (*found && a && (v = at_db_rows_str(&rows, col_a, NULL)))
-		at_strlcpy(a, v, alen);
-	if (*found && b && (v = at_db_rows_str(&rows, col_b, NULL)))
-		at_strlcpy(b, v, blen);
 	at_db_rows_release(&rows);
-	return 0;
-fail:
-	fprintf(stderr, "apitokenctl: database: %s\n", at_db_error(c->db));
-	return 1;
+out:
+	if (rc)
+		fprintf(stderr, "apitokenctl: database: %s\n", at_db_error(c->db));
+	return rc ? 1 : 0;
 }
 
 bool at_ctl_module_enabled(struct ctl *c, const char *account, const char *module, int *err)

@@ -49,26 +49,29 @@ static int create_with_links(struct ctl *c, const struct row_spec *row, enum at_
 			     const char *const *links, size_t nlinks, const char *what)
 {
 	char id[AT_ID_MAX];
+	int status = 1;
 	size_t i;
 
 	if (at_db_begin(c->db) ||
 	    insert_with_id(c, row->stmt, row->p, row->n, row->given, row->prefix, row->groups, id,
 			   sizeof(id), what))
-		goto fail;
+		goto out;
 	for (i = 0; i < nlinks; i++) {
 		struct at_db_param m[] = { AT_DB_P_STR(id), AT_DB_P_STR(links[i]) };
 
 		if (at_db_exec(c->db, link_stmt, m, 2, NULL))
-			goto fail;
+			goto out;
 	}
 	if (at_db_commit(c->db))
-		goto fail;
+		goto out;
 	printf("%s\n", id);
-	return 0;
-fail:
-	at_db_rollback(c->db);
-	fprintf(stderr, "apitokenctl: %s: %s\n", what, at_db_error(c->db));
-	return 1;
+	status = 0;
+out:
+	if (status) {
+		at_db_rollback(c->db);
+		fprintf(stderr, "apitokenctl: %s: %s\n", what, at_db_error(c->db));
+	}
+	return status;
 }
 
 int at_ctl_cmd_account_create(struct ctl *c, const struct command *cmd, int argc, char **argv)

@@ -30,6 +30,16 @@ enum at_err at_token_body_parse(const char *text, size_t len, struct at_jv **doc
 	return AT_OK;
 }
 
+/* At most max characters; field is also what the message calls it. */
+static bool short_enough(struct at_problem *p, const char *field, const char *s, size_t len,
+			 int max)
+{
+	if (at_utf8_chars(s, len) <= (size_t)max)
+		return true;
+	at_problem_field(p, field, "The %s must be at most %d characters.", field, max);
+	return false;
+}
+
 static bool check_name(const struct at_jv *v, struct at_problem *p, const char **out)
 {
 	const char *s;
@@ -47,11 +57,8 @@ static bool check_name(const struct at_jv *v, struct at_problem *p, const char *
 		at_problem_field(p, "name", "The name is required.");
 		return false;
 	}
-	if (at_utf8_chars(s, len) > AT_TOKEN_NAME_CHARS) {
-		at_problem_field(p, "name", "The name must be at most %d characters.",
-				 AT_TOKEN_NAME_CHARS);
+	if (!short_enough(p, "name", s, len, AT_TOKEN_NAME_CHARS))
 		return false;
-	}
 	if (!at_name_chars_valid(s, len)) {
 		at_problem_field(p, "name",
 				 "The name may contain only letters, digits, spaces and - . ' \".");
@@ -74,11 +81,8 @@ static bool check_description(const struct at_jv *v, struct at_problem *p, const
 		at_problem_field(p, "description", "The description must be a string.");
 		return false;
 	}
-	if (at_utf8_chars(s, len) > AT_TOKEN_DESCRIPTION_CHARS) {
-		at_problem_field(p, "description", "The description must be at most %d characters.",
-				 AT_TOKEN_DESCRIPTION_CHARS);
+	if (!short_enough(p, "description", s, len, AT_TOKEN_DESCRIPTION_CHARS))
 		return false;
-	}
 	*out = len ? s : NULL;
 	return true;
 }

@@ -36,12 +36,7 @@ void at_token_release(struct at_token *t)
 
 bool at_module_set_has(const struct at_module_set *s, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->ids[i], id))
-			return true;
-	return false;
+	return at_module_listed(s->ids, s->n, id);
 }
 
 /* ---- reading ------------------------------------------------------------ */

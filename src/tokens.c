@@ -26,14 +26,6 @@ void at_dom_of(struct at_ctx *ctx, struct at_dom *dom)
 	};
 }
 
-/* Ids of the wrong shape are 404 like unknown ones: the resource with
- * such a name cannot exist. */
-static enum at_err token_id_param(struct at_ctx *ctx, const char **id)
-{
-	*id = ctx->params[0];
-	return at_id_valid(*id, "TKN", 2) ? AT_OK : AT_ERR_NOT_FOUND;
-}
-
 /* If-Match: "*", or a list of "N" / W/"N" / N; a revision is matched by
  * its exact decimal text, so anything else matches nothing. */
 static void if_match(const struct at_ctx *ctx, struct at_rev_cond *c)
@@ -69,6 +61,25 @@ static void if_match(const struct at_ctx *ctx, struct at_rev_cond *c)
 		if (*p == '"')
 			p++;
 	}
+}
+
+/* What every handler of one token starts from: the id in the path (of
+ * the wrong shape it is 404 like an unknown one: such a token cannot
+ * exist), If-Match and the domain call's context. */
+struct one {
+	const char *id;
+	struct at_rev_cond expect;
+	struct at_dom dom;
+};
+
+static enum at_err one_token(struct at_ctx *ctx, struct one *o)
+{
+	o->id = ctx->params[0];
+	if (!at_id_valid(o->id, "TKN", 2))
+		return AT_ERR_NOT_FOUND;
+	if_match(ctx, &o->expect);
+	at_dom_of(ctx, &o->dom);
+	return AT_OK;
 }
 
 /* A one-token read takes select only (lists go through RQL). */
@@ -174,18 +185,16 @@ enum at_err at_tokens_get(struct at_ctx *ctx)
 {
 	char value[AT_TOKEN_VALUE_LEN + 1];
 	unsigned fields = AT_TF_DEFAULT_ONE;
-	struct at_dom dom;
-	const char *id;
+	struct one o;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)) || (rc = at_query_each(ctx, take_select, &fields)))
+	if ((rc = one_token(ctx, &o)) || (rc = at_query_each(ctx, take_select, &fields)))
 		return rc;
 	if (!(fields & AT_TF_TOKEN))
-		return reply_token(ctx, id, 200, fields, NULL);
-	at_dom_of(ctx, &dom);
-	if ((rc = at_token_reveal(&dom, id, value)))
+		return reply_token(ctx, o.id, 200, fields, NULL);
+	if ((rc = at_token_reveal(&o.dom, o.id, value)))
 		return rc;
-	rc = reply_token(ctx, id, 200, fields, value);
+	rc = reply_token(ctx, o.id, 200, fields, value);
 	at_wipe(value, sizeof(value));
 	return rc;
 }
@@ -246,13 +255,11 @@ enum at_err at_tokens_update(struct at_ctx *ctx)
 	struct at_problem *invalid = NULL;
 	struct at_token_body *b = NULL;
 	struct at_jv *doc = NULL;
-	struct at_rev_cond expect;
-	struct at_dom dom;
-	const char *id;
+	struct one o;
 	enum at_err rc;
 	bool valid;
 
-	if ((rc = token_id_param(ctx, &id)) ||
+	if ((rc = one_token(ctx, &o)) ||
 	    (rc = at_token_body_parse(body->data, body->len, &doc, &ctx->problem)))
 		return rc;
 	b = malloc(sizeof(*b));
@@ -264,14 +271,12 @@ enum at_err at_tokens_update(struct at_ctx *ctx)
 	/* the body's errors count only once the token is known to be
 	 * changeable: a change of a missing token is a 404 */
 	at_problem_clear(invalid);
-	valid = !at_token_body_update(doc, id, b, invalid);
-	if_match(ctx, &expect);
-	at_dom_of(ctx, &dom);
-	rc = at_token_update(&dom, id, b, valid, &expect);
+	valid = !at_token_body_update(doc, o.id, b, invalid);
+	rc = at_token_update(&o.dom, o.id, b, valid, &o.expect);
 	if (rc == AT_ERR_INVALID && !valid)
 		ctx->problem = *invalid;
 	if (!rc)
-		rc = reply_token(ctx, id, 200, AT_TF_DEFAULT_ONE, NULL);
+		rc = reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 out:
 	free(invalid);
 	free(b);
@@ -281,19 +286,13 @@ out:
 
 static enum at_err change_state(struct at_ctx *ctx, enum at_token_state_change change)
 {
-	struct at_rev_cond expect;
-	struct at_dom dom;
-	const char *id;
+	struct one o;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)))
-		return rc;
-	if_match(ctx, &expect);
-	at_dom_of(ctx, &dom);
-	if ((rc = at_token_set_state(&dom, id, change, &expect)))
+	if ((rc = one_token(ctx, &o)) || (rc = at_token_set_state(&o.dom, o.id, change, &o.expect)))
 		return rc;
 	if (change != AT_TOKEN_DELETE)
-		return reply_token(ctx, id, 200, AT_TF_DEFAULT_ONE, NULL);
+		return reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 	ctx->resp->status = 204;
 	ctx->resp->content_type[0] = '\0';
 	return AT_OK;
@@ -319,12 +318,11 @@ enum at_err at_tokens_delete(struct at_ctx *ctx)
 enum at_err at_tokens_icon_put(struct at_ctx *ctx)
 {
 	struct at_buf *b = &ctx->req->body;
-	struct at_rev_cond expect;
-	struct at_dom dom;
-	const char *id, *type;
+	const char *type;
+	struct one o;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)))
+	if ((rc = one_token(ctx, &o)))
 		return rc;
 	type = at_icon_type((const unsigned char *)b->data, b->len);
 	if (!b->len) {
@@ -335,24 +333,19 @@ enum at_err at_tokens_icon_put(struct at_ctx *ctx)
 		at_problem_detail(&ctx->problem, "The logo must be a PNG or JPEG image.");
 		return AT_ERR_MEDIA_TYPE;
 	}
-	if_match(ctx, &expect);
-	at_dom_of(ctx, &dom);
-	if ((rc = at_token_icon_set(&dom, id, type, b->data, b->len, &expect)))
+	if ((rc = at_token_icon_set(&o.dom, o.id, type, b->data, b->len, &o.expect)))
 		return rc;
-	return reply_token(ctx, id, 200, AT_TF_DEFAULT_ONE, NULL);
+	return reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 }
 
 enum at_err at_tokens_icon_get(struct at_ctx *ctx)
 {
 	struct at_response *resp = ctx->resp;
-	struct at_dom dom;
-	const char *id;
+	struct one o;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)))
-		return rc;
-	at_dom_of(ctx, &dom);
-	if ((rc = at_token_icon_get(&dom, id, &resp->body, resp->content_type,
+	if ((rc = one_token(ctx, &o)) ||
+	    (rc = at_token_icon_get(&o.dom, o.id, &resp->body, resp->content_type,
 				    sizeof(resp->content_type))))
 		return rc;
 	resp->status = 200;
@@ -364,14 +357,10 @@ enum at_err at_tokens_icon_get(struct at_ctx *ctx)
 enum at_err at_tokens_audit(struct at_ctx *ctx)
 {
 	char account[AT_ID_MAX];
-	struct at_dom dom;
-	const char *id;
+	struct one o;
 	enum at_err rc;
 
-	if ((rc = token_id_param(ctx, &id)))
+	if ((rc = one_token(ctx, &o)) || (rc = at_token_visible(&o.dom, o.id, account)))
 		return rc;
-	at_dom_of(ctx, &dom);
-	if ((rc = at_token_visible(&dom, id, account)))
-		return rc;
-	return at_audit_object_list(ctx, id, account);
+	return at_audit_object_list(ctx, o.id, account);
 }
