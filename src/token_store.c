@@ -8,16 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_columns.h"
 #include "token_store.h"
 
 #define ID_TRIES 8
-
-/* The order of TOKEN_COLUMNS in db.c. */
-enum token_col {
-	TC_ID, TC_NAME, TC_DESCRIPTION, TC_STATUS, TC_HAS_ICON, TC_LAST_ACCESS, TC_REVISION,
-	TC_EVENTS,	/* created, updated, enabled, disabled, deleted: at, by_id, by_name */
-	TC_ACCOUNT_ID = TC_EVENTS + 15, TC_ACCOUNT_NAME, TC_ACCOUNT_TYPE, TC_ACCOUNT_STATUS,
-};
 
 enum at_err at_dom_db_failed(const struct at_dom *dom, enum at_err rc)
 {

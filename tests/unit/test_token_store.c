@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "db_columns.h"
 #include "fake_db.h"
 #include "text.h"
 #include "token_store.h"
@@ -22,7 +23,7 @@
 #define UNUSED	__attribute__((unused))
 #define TID "TKN-1234-5678"
 #define ACC "ACC-1111-1111"
-#define TCOLS 26	/* TOKEN_COLUMNS */
+#define TCOLS TC__MAX
 #define AUDIT_DOCUMENTS 18	/* the parameter of AT_STMT_AUDIT_INSERT */
 
 static struct at_keys *keys;
@@ -96,10 +97,10 @@ static void token_row(struct fake_step *s, const char *id, const char *account,
 		{ "2026-01-02 03:04:05.000000", 0 }, { "USR-1111-2222", 0 }, { "Ann Admin", 0 },
 	};
 
-	c[TCOLS - 4] = (struct fake_cell){ account, 0 };
-	c[TCOLS - 3] = (struct fake_cell){ "Buyer", 0 };
-	c[TCOLS - 2] = (struct fake_cell){ "Client", 0 };
-	c[TCOLS - 1] = (struct fake_cell){ "Active", 0 };
+	c[TC_ACCOUNT_ID] = (struct fake_cell){ account, 0 };
+	c[TC_ACCOUNT_NAME] = (struct fake_cell){ "Buyer", 0 };
+	c[TC_ACCOUNT_TYPE] = (struct fake_cell){ "Client", 0 };
+	c[TC_ACCOUNT_STATUS] = (struct fake_cell){ "Active", 0 };
 	fake_row(s, TCOLS, c);
 }
 
