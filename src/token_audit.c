@@ -45,9 +45,49 @@ enum at_err at_token_document(const struct at_dom *dom, const char *id, struct a
 	return rc;
 }
 
+static void write_side(struct at_jw *w, const char *key, const struct at_jv *doc,
+		       const char *field)
+{
+	const struct at_jv *v = NULL;
+
+	if (at_jv_get(doc, field, &v) && v)
+		at_jw_value(w, key, v);
+	else
+		at_jw_null(w, key);
+}
+
+/* "fields": each changed field's value before and after, as the
+ * documents show it (null where a document leaves it out).  Never the
+ * value: only named fields are copied, and "token" is none of them. */
+static enum at_err write_fields(struct at_jw *w, const struct at_buf *before,
+				const struct at_buf *after, const struct at_token_note *note)
+{
+	struct at_jv *b = NULL, *a = NULL;
+	char err[128];
+	enum at_err rc;
+	size_t i;
+
+	if ((rc = at_jv_parse(before->data, before->len, &b, err, sizeof(err))) ||
+	    (rc = at_jv_parse(after->data, after->len, &a, err, sizeof(err))))
+		goto out;
+	at_jw_object(w, "fields");
+	for (i = 0; i < note->nchanges; i++) {
+		at_jw_object(w, note->changes[i]);
+		write_side(w, "before", b, note->changes[i]);
+		write_side(w, "after", a, note->changes[i]);
+		at_jw_object_end(w);
+	}
+	at_jw_object_end(w);
+out:
+	at_jv_free(b);
+	at_jv_free(a);
+	return rc;
+}
+
 /* One record for a change of token id, in the change's transaction:
  * documents hold the token before (when given) and after, and for an
- * update the names of the fields that changed. */
+ * update the names of the fields that changed and each one's values
+ * before and after. */
 enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 			   enum at_token_audit_event ev, const struct at_token_note *note)
 {
@@ -76,10 +116,12 @@ enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 		for (i = 0; i < note->nchanges; i++)
 			at_jw_str(&w, NULL, note->changes[i]);
 		at_jw_array_end(&w);
+		if (note->before)
+			rc = write_fields(&w, note->before, &after, note);
 	}
 	at_jw_object_end(&w);
 	at_buf_release(&after);
-	if ((rc = at_jw_finish(&w)))
+	if (rc || (rc = at_jw_finish(&w)))
 		goto out;
 	snprintf(event, sizeof(event), "platform.accounts.api-token.%s", audit_events[ev].key);
 	snprintf(summary, sizeof(summary), "%s %s API token %s (%s)", a->name,

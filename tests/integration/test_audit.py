@@ -219,6 +219,24 @@ class Records(AuditBase):
                     self.assertEqual(b, before)
                 if changes is not None:
                     self.assertEqual(sorted(docs["changes"]), changes)
+                    # each changed field's value before and after (SPEC §9)
+                    self.assertEqual(sorted(docs["fields"]), changes)
+                    for f in changes:
+                        self.assertEqual(docs["fields"][f],
+                                         {"before": docs["before"].get(f),
+                                          "after": docs["after"].get(f)}, f)
+                        self.assertNotEqual(docs["fields"][f]["before"],
+                                            docs["fields"][f]["after"], f)
+                    if label == "description":
+                        self.assertEqual(docs["fields"]["description"],
+                                         {"before": None, "after": "audited"})
+                    if label == "name+modules":
+                        self.assertEqual(docs["fields"]["name"]["after"], body["name"])
+                        self.assertEqual(sorted(m["id"] for m in
+                                                docs["fields"]["modules"]["after"]),
+                                         sorted([AM, BILLING]))
+                else:
+                    self.assertNotIn("fields", docs)
                 if event in ("disabled", "enabled", "deleted"):
                     self.assertEqual(docs["after"]["status"],
                                      {"disabled": "Disabled", "enabled": "Active",

@@ -33,6 +33,7 @@ static struct at_caller actor;
 static struct at_problem problem;
 static struct at_dom dom;
 static unsigned char zero_hash[AT_HASH_LEN];
+static const char *row_name;	/* the name token_row gives */
 
 #define assert_has(hay, needle)							\
 	do {									\
@@ -69,6 +70,7 @@ static int teardown(void **state UNUSED)
 static int reset(void **state UNUSED)
 {
 	fake_db_reset();
+	row_name = "CI token";
 	memset(&actor, 0, sizeof(actor));
 	actor.kind = AT_CALLER_USER;
 	strcpy(actor.id, "USR-1111-2222");
@@ -92,7 +94,7 @@ static void token_row(struct fake_step *s, const char *id, const char *account,
 		      const char *status, const char *revision)
 {
 	struct fake_cell c[TCOLS] = {
-		{ id, 0 }, { "CI token", 0 }, { NULL, 0 }, { status, 0 }, { "0", 0 },
+		{ id, 0 }, { row_name, 0 }, { NULL, 0 }, { status, 0 }, { "0", 0 },
 		{ NULL, 0 }, { revision, 0 },
 		{ "2026-01-02 03:04:05.000000", 0 }, { "USR-1111-2222", 0 }, { "Ann Admin", 0 },
 	};
@@ -346,6 +348,7 @@ static void test_update_audit(void **state UNUSED)
 	expect_lock(ACC, "Active", "3", NULL, 0);
 	expect_document(TID, "Active", "3");
 	fake_expect_exec(AT_STMT_TOKEN_UPDATE, pupd, 6);
+	row_name = "renamed";
 	expect_document(TID, "Active", "4");
 	audit = expect_audit();
 	assert_int_equal(at_token_update(&dom, TID, &b, true, NULL), AT_OK);
@@ -356,6 +359,8 @@ static void test_update_audit(void **state UNUSED)
 	assert_has(docs, "\"before\":{\"id\":\"" TID "\"");
 	assert_has(docs, "\"after\":{\"id\":\"" TID "\"");
 	assert_has(docs, "\"changes\":[\"name\"]");
+	assert_has(docs, "\"fields\":{\"name\":"
+		   "{\"before\":\"CI token\",\"after\":\"renamed\"}}");
 	assert_has(docs, "\"token\":\"idt:" TID ":********\"");
 	assert_string_equal(audit->got[10], "4");	/* the revision after */
 }
