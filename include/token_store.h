@@ -14,7 +14,7 @@
 #include "tokens.h"
 
 /* What If-Match asked for: any revision, or one of those listed (none
- * listed: nothing matches). */
+ * listed: nothing matches).  The HTTP side keeps the first AT_REV_MAX. */
 #define AT_REV_MAX 16
 struct at_rev_cond {
 	bool any;
@@ -81,8 +81,8 @@ AT_MUST_CHECK enum at_err at_token_set_state(const struct at_dom *dom, const cha
 AT_MUST_CHECK enum at_err at_token_icon_set(const struct at_dom *dom, const char *id,
 					    const char *type, const void *data, size_t len,
 					    const struct at_rev_cond *expect);
-/* The logo, copied into out; *type receives its media type (a static
- * string).  404 when the token has none. */
+/* The logo of a token the actor sees, appended to out; type (typelen
+ * bytes) receives its media type.  404 when the token has none. */
 AT_MUST_CHECK enum at_err at_token_icon_get(const struct at_dom *dom, const char *id,
 					    struct at_buf *out, char *type, size_t typelen);
 

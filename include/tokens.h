@@ -1,7 +1,7 @@
 /* tokens.h: the API token resource (SPEC §2-4) as plain data.
  *
  * What the token's parts share: the token as read (struct at_token), a
- * new one (struct at_token_new), a wanted change (struct at_token_delta),
+ * new one (struct at_token_new), a wanted change (struct at_token_body),
  * the body checks that make them from JSON (token_body.c), the rendering
  * into JSON (token_render.c) and the icon's type (icon.c).  The rules
  * that need the database are in token_store.h.
