@@ -269,10 +269,9 @@ enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud)
 
 enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)
 {
-	if ((rc == AT_ERR_UNAVAILABLE || rc == AT_ERR_DB || rc == AT_ERR_RETRY ||
-	     rc == AT_ERR_DUPLICATE) && !ctx->problem.internal[0])
-		at_problem_internal(&ctx->problem, "database: %s", at_db_error(ctx->db));
-	return rc;
+	struct at_dom dom = { .db = ctx->db, .problem = &ctx->problem };
+
+	return at_dom_db_failed(&dom, rc);
 }
 
 void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w)
