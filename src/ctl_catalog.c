@@ -1,6 +1,5 @@
 /* ctl_catalog.c: apitokenctl's commands for accounts, users and the
  * module catalogue. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* ctl_keys.c: apitokenctl's commands for the schema, the keys and the
  * audit chains: migrate, keygen, key rotate, key reseal, audit verify. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +171,3 @@ int at_ctl_cmd_key_reseal(struct ctl *c, const struct command *cmd, int argc, ch
 	       j.current);
 	return 0;
 }
-
-/* getopt_long over a table of long options that all take an argument;
- * vals[i] receives the argument of opts[i], repeated ones go to multi. */

@@ -1,6 +1,5 @@
 /* ctl_tokens.c: apitokenctl's commands that change tokens: token issue,
  * module add and module remove, through the domain layer. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,36 +29,22 @@ static enum at_err issue_tx(void *arg)
 
 int at_ctl_cmd_token_issue(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "account", required_argument, NULL, 'a' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "by", required_argument, NULL, 'b' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "description", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const char *const names[] = { "account", "name", "by", "description" };
+	const char *v[4] = { NULL, NULL, NULL, NULL };
 	struct issue_job job = { .c = c };
 	struct issue is = { 0 };
 	bool found;
-	int o, err = 0;
+	int rc, err = 0;
 	size_t i, j;
 
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'a': is.account = optarg; break;
-		case 'n': is.name = optarg; break;
-		case 'b': is.by = optarg; break;
-		case 'd': is.description = optarg; break;
-		case 'm':
-			if (is.nmodules == MAX_MODULES)
-				at_ctl_usage_exit(cmd);
-			is.modules[is.nmodules++] = optarg;
-			break;
-		default: at_ctl_usage_exit(cmd);
-		}
-	}
-	if (optind != argc || !is.account || !is.name || !is.by)
+	if ((rc = at_ctl_take_opts(argc, argv, cmd, names, v, 4, "module", is.modules,
+				   &is.nmodules, MAX_MODULES)))
+		return rc;
+	is.account = v[0];
+	is.name = v[1];
+	is.by = v[2];
+	is.description = v[3];
+	if (!is.account || !is.name || !is.by)
 		at_ctl_usage_exit(cmd);
 	if (!at_id_valid(is.account, "ACC", 2) || !at_id_valid(is.by, "USR", 2)) {
 		fprintf(stderr, "apitokenctl: token issue: --account takes ACC-dddd-dddd and "
@@ -120,25 +105,16 @@ int at_ctl_cmd_token_issue(struct ctl *c, const struct command *cmd, int argc, c
 static int module_args(int argc, char **argv, const struct command *cmd, bool by,
 		       const char **account, const char **module, const char **user)
 {
-	static const struct option opts[] = {
-		{ "account", required_argument, NULL, 'a' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "by", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int o;
+	static const char *const names[] = { "account", "module", "by" };
+	const char *v[3] = { NULL, NULL, NULL };
+	int rc;
 
-	*account = *module = *user = NULL;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'a': *account = optarg; break;
-		case 'm': *module = optarg; break;
-		case 'b': *user = optarg; break;
-		default: at_ctl_usage_exit(cmd);
-		}
-	}
-	if (optind != argc || !*account || !*module || (by && !*user) || (!by && *user))
+	if ((rc = at_ctl_take_opts(argc, argv, cmd, names, v, 3, NULL, NULL, NULL, 0)))
+		return rc;
+	*account = v[0];
+	*module = v[1];
+	*user = v[2];
+	if (!*account || !*module || (by && !*user) || (!by && *user))
 		at_ctl_usage_exit(cmd);
 	if (!at_id_valid(*account, "ACC", 2) || !at_id_valid(*module, "MOD", 1)) {
 		fprintf(stderr, "apitokenctl: %s: --account takes ACC-dddd-dddd and --module "
