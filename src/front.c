@@ -1,6 +1,5 @@
 /* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 
 #include <fcgiapp.h>
 
+#include "buf.h"
 #include "front.h"
 #include "log.h"
 
@@ -171,23 +171,6 @@ static void front_drain(struct front *f)
 		;
 }
 
-/* Append to a fixed header block; false once it is full. */
-static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(head + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len)
-		return false;
-	*len += (size_t)n;
-	return true;
-}
-
 /* Append strings as they are (no format to parse); false once full. */
 static bool head_put(char *head, size_t size, size_t *len, const char *const *parts, size_t n)
 {
@@ -215,12 +198,12 @@ static void front_write(struct front *f, const struct at_request *req,
 	size_t len = 0, i;
 	bool ok;
 
-	ok = head_add(head, sizeof(head), &len, "Status: %d %s\r\n", resp->status,
-		      at_status_reason(resp->status));
+	ok = at_appendf(head, sizeof(head), &len, "Status: %d %s\r\n", resp->status,
+			at_status_reason(resp->status));
 	if (body)
-		ok = ok && head_add(head, sizeof(head), &len,
-				    "Content-Type: %s\r\nContent-Length: %zu\r\n",
-				    resp->content_type, resp->body.len);
+		ok = ok && at_appendf(head, sizeof(head), &len,
+				      "Content-Type: %s\r\nContent-Length: %zu\r\n",
+				      resp->content_type, resp->body.len);
 	/* responses hold tokens and account data: never cache them */
 	ok = ok && head_put(head, sizeof(head), &len, (const char *const[]){
 		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" }, 1);
