@@ -544,13 +544,13 @@ static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_row
 	 * statements while the caller walks the rows */
 	if (mysql_stmt_store_result(st)) {
 		rc = stmt_fail(db, st);
-		goto err;
+		goto out;
 	}
 	rows->ncols = mysql_stmt_field_count(st);
 	rc = AT_ERR_NOMEM;
 	set = colset_get(db, rows->ncols);
 	if (!set)
-		goto err;
+		goto out;
 	rows->binds = binds = set->binds;
 	rows->bufs = set->bufs;
 	rows->lens = set->lens;
@@ -560,7 +560,7 @@ static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_row
 		if (!set->bufs[i]) {
 			set->bufs[i] = malloc(DB_COL_INITIAL);
 			if (!set->bufs[i])
-				goto err;
+				goto out;
 			set->sizes[i] = DB_COL_INITIAL;
 		}
 		memset(&binds[i], 0, sizeof(binds[i]));
@@ -582,11 +582,12 @@ static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_row
 	}
 	if (rows->ncols && mysql_stmt_bind_result(st, binds)) {
 		rc = stmt_fail(db, st);
-		goto err;
+		goto out;
 	}
-	return AT_OK;
-err:
-	at_db_rows_release(rows);
+	rc = AT_OK;
+out:
+	if (rc)
+		at_db_rows_release(rows);
 	return rc;
 }
 
@@ -775,34 +776,41 @@ enum at_err at_db_transact(struct at_db *db, enum at_err (*fn)(void *arg), void 
 enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len, char *err,
 			     size_t errlen)
 {
+	bool connected = false;
 	enum at_err rc;
 	MYSQL_RES *res;
 	int status;
 
-	if ((rc = db_connect(db))) {
-		snprintf(err, errlen, "%s", db->error);
-		return rc;
-	}
+	if ((rc = db_connect(db)))
+		goto out;
+	connected = true;
+	rc = AT_ERR_DB;
 	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_ON))
-		goto fail;
+		goto out;
 	status = mysql_real_query(db->conn, sql, len);
 	while (status == 0) {
 		res = mysql_store_result(db->conn);
 		if (res)
 			mysql_free_result(res);
 		else if (mysql_field_count(db->conn))
-			goto fail;
+			goto out;
 		status = mysql_next_result(db->conn);
 	}
 	if (status > 0)
-		goto fail;
+		goto out;
 	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF))
-		goto fail;
-	return AT_OK;
-fail:
-	rc = conn_fail(db);
-	snprintf(err, errlen, "%s", db->error);
+		goto out;
+	rc = AT_OK;
+out:
+	if (rc && connected) {
+		rc = conn_fail(db);
+		if (rc == AT_OK)
+			rc = AT_ERR_DB;
+	}
+	if (rc)
+		at_errf(err, errlen, "%s", db->error);
 	/* the connection may hold unread results: start afresh */
-	db_disconnect(db);
-	return rc == AT_OK ? AT_ERR_DB : rc;
+	if (rc && connected)
+		db_disconnect(db);
+	return rc;
 }

@@ -97,7 +97,7 @@ enum at_err at_front_listen(const struct at_settings *s, int *fd, char *err, siz
 	*fd = systemd_fd();
 	if (*fd >= 0) {
 		if (!is_socket(*fd)) {
-			snprintf(err, errlen, "LISTEN_FDS: fd %d is not a socket", *fd);
+			at_errf(err, errlen, "LISTEN_FDS: fd %d is not a socket", *fd);
 			return AT_ERR_CONFIG;
 		}
 		return AT_OK;
@@ -108,19 +108,19 @@ enum at_err at_front_listen(const struct at_settings *s, int *fd, char *err, siz
 			unlink(l);
 		*fd = FCGX_OpenSocket(l, LISTEN_BACKLOG);
 		if (*fd < 0) {
-			snprintf(err, errlen, "listen %s: %s", l, strerror(errno));
+			at_errf(err, errlen, "listen %s: %s", l, strerror(errno));
 			return AT_ERR_IO;
 		}
 		if (l[0] == '/' && chmod(l, s->socket_mode)) {
-			snprintf(err, errlen, "chmod %s: %s", l, strerror(errno));
+			at_errf(err, errlen, "chmod %s: %s", l, strerror(errno));
 			close(*fd);
 			return AT_ERR_IO;
 		}
 		return AT_OK;
 	}
 	if (!is_socket(0)) {
-		snprintf(err, errlen, "fd 0 is not a socket: give --listen HOST:PORT or PATH, "
-			 "or start apitokend from spawn-fcgi, mod_fcgid or systemd");
+		at_errf(err, errlen, "fd 0 is not a socket: give --listen HOST:PORT or PATH, "
+			"or start apitokend from spawn-fcgi, mod_fcgid or systemd");
 		return AT_ERR_CONFIG;
 	}
 	*fd = 0;

@@ -107,11 +107,35 @@ static bool parse_bool(const char *v, bool *out)
 	return false;
 }
 
+/* The values of an enum key, by name, in the enum's order. */
+static const char *const reveal_names[] = {
+	[AT_REVEAL_ALLOW] = "allow", [AT_REVEAL_NEVER] = "never",
+};
+static const char *const level_names[] = {
+	[AT_LOG_ERROR] = "error", [AT_LOG_WARN] = "warn", [AT_LOG_INFO] = "info",
+	[AT_LOG_DEBUG] = "debug",
+};
+#define NAMES(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool parse_name(const char *v, const char *const *names, size_t n, unsigned *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = (unsigned)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 static enum at_err set_key(struct at_settings *s, const struct key *k,
 			   const char *value, char *err, size_t errlen)
 {
 	char *field = (char *)s + k->offset;
 	unsigned long long n = 0;
+	unsigned u;
 	bool b;
 
 	switch (k->type) {
@@ -121,14 +145,13 @@ static enum at_err set_key(struct at_settings *s, const struct key *k,
 		return AT_OK;
 	case K_UINT:
 	case K_OCTAL:
+	case K_SIZE:
 		if (!parse_ull(value, k->type == K_OCTAL ? 8 : 10, k->min, k->max, &n))
 			break;
-		*(unsigned *)(void *)field = (unsigned)n;
-		return AT_OK;
-	case K_SIZE:
-		if (!parse_ull(value, 10, k->min, k->max, &n))
-			break;
-		*(size_t *)(void *)field = (size_t)n;
+		if (k->type == K_SIZE)
+			*(size_t *)(void *)field = (size_t)n;
+		else
+			*(unsigned *)(void *)field = (unsigned)n;
 		return AT_OK;
 	case K_BOOL:
 		if (!parse_bool(value, &b))
@@ -136,24 +159,14 @@ static enum at_err set_key(struct at_settings *s, const struct key *k,
 		*(bool *)(void *)field = b;
 		return AT_OK;
 	case K_REVEAL:
-		if (!strcmp(value, "allow"))
-			s->reveal = AT_REVEAL_ALLOW;
-		else if (!strcmp(value, "never"))
-			s->reveal = AT_REVEAL_NEVER;
-		else
+		if (!parse_name(value, reveal_names, NAMES(reveal_names), &u))
 			break;
+		s->reveal = (enum at_reveal)u;
 		return AT_OK;
 	case K_LOGLEVEL:
-		if (!strcmp(value, "error"))
-			s->log_level = AT_LOG_ERROR;
-		else if (!strcmp(value, "warn"))
-			s->log_level = AT_LOG_WARN;
-		else if (!strcmp(value, "info"))
-			s->log_level = AT_LOG_INFO;
-		else if (!strcmp(value, "debug"))
-			s->log_level = AT_LOG_DEBUG;
-		else
+		if (!parse_name(value, level_names, NAMES(level_names), &u))
 			break;
+		s->log_level = (enum at_log_level)u;
 		return AT_OK;
 	}
 	/* the value did not fit its key */
