@@ -1,10 +1,11 @@
 /* db.h: the database layer.
  *
- * db.c is the only file that includes mysql.h.  All SQL the server runs
- * lives in one statement table indexed by enum at_stmt (db_stmt.c) and
- * is prepared once per connection; every value travels as a bound
- * parameter.  A worker owns one struct at_db: connections are never
- * shared between threads.
+ * db.c and db_rows.c are the only files that include mysql.h (through
+ * their private db_impl.h).  All SQL the server runs lives in one
+ * statement table indexed by enum at_stmt (db_stmt.c) and is prepared
+ * once per connection; every value travels as a bound parameter.  A
+ * worker owns one struct at_db: connections are never shared between
+ * threads.
  *
  * Lost connections are handled here: a call that finds the server gone
  * drops the connection and returns AT_ERR_UNAVAILABLE; the next call tries

@@ -1,7 +1,9 @@
-/* db.c: MariaDB Connector/C behind a statement table.
+/* db.c: MariaDB Connector/C behind a statement table: connecting,
+ * preparing, binding, transactions and their retries.
  *
- * The only file that includes mysql.h.  Statements are prepared lazily,
- * once per connection, and reused for every request.
+ * db.c and db_rows.c (reading results), through db_impl.h, are the only
+ * files that include mysql.h.  Statements are prepared lazily, once per
+ * connection, and reused for every request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,23 +11,16 @@
 #include <time.h>
 
 #include <errmsg.h>
-#include <mysql.h>
 #include <mysqld_error.h>
 
 #include "db.h"
+#include "db_impl.h"
 #include "db_stmt.h"
 #include "log.h"
 
 /* an RQL filter of 256 nodes binds at most as many values */
 #define DB_MAX_PARAMS 320
-#define DB_DYN_CACHE 32
 #define DB_DYN_SQL_MAX 16384
-#define DB_COL_INITIAL 256
-/* Column buffers are kept for the next result (no malloc per query),
- * up to this size each, in this many sets per connection. */
-#define DB_COL_KEEP 16384
-#define DB_SPARE_SETS 4
-#define DB_SET_MIN_COLS 32
 
 /* Every connection's session: times are stored and compared in UTC;
  * strict mode turns silent truncation into errors; no join buffer, whose
@@ -36,47 +31,6 @@
 	"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES," \
 	"NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO," \
 	"NO_ENGINE_SUBSTITUTION', join_cache_level = 0"
-
-/* Prepared assembled statements, reused while their text recurs (a
- * settings page sends the same few filters over and over). */
-struct dyn_stmt {
-	char *sql;
-	MYSQL_STMT *st;
-	unsigned long used;
-};
-
-/* The buffers a result is read into, reused from query to query: rows
- * borrow a set in rows_start and give it back in at_db_rows_release.
- * Each buffer holds sizes[i] bytes: binds[i].buffer_length + 1. */
-struct colset {
-	struct colset *next;
-	unsigned cap;
-	char **bufs;
-	unsigned long *lens;
-	unsigned long *sizes;
-	char *nulls;
-	/* DATETIME and TIMESTAMP columns come as MYSQL_TIME and are made
-	 * text here: the connector's own conversion is a sprintf per value,
-	 * a sixth of a list's time.  decimals[i] is 0xff for other columns. */
-	MYSQL_TIME *times;
-	unsigned char *decimals;
-	MYSQL_BIND binds[];
-};
-
-struct at_db {
-	struct colset *spare;	/* sets for the next results */
-	unsigned nspare;
-	const struct at_settings *s;
-	MYSQL *conn;
-	MYSQL_STMT *stmts[AT_STMT__MAX];
-	struct dyn_stmt dyn[DB_DYN_CACHE];
-	unsigned long tick;
-	long long last_attempt;		/* ms, monotonic: the last slow failed connect */
-	long long last_used;		/* ms, monotonic: the last statement */
-	bool in_tx;			/* between begin and commit/rollback */
-	unsigned long generation;	/* bumped when statements are closed */
-	char error[512];
-};
 
 const char *at_db_error(const struct at_db *db)
 {
@@ -138,7 +92,7 @@ static enum at_err conn_fail(struct at_db *db)
 	return db_fail(db, mysql_errno(db->conn), mysql_error(db->conn));
 }
 
-static enum at_err stmt_fail(struct at_db *db, MYSQL_STMT *st)
+enum at_err at_db_stmt_fail(struct at_db *db, MYSQL_STMT *st)
 {
 	return db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 }
@@ -235,93 +189,12 @@ enum at_err at_db_open(struct at_db **out, const struct at_settings *s)
 	return AT_OK;
 }
 
-static void colset_free(struct colset *set)
-{
-	unsigned i;
-
-	for (i = 0; i < set->cap; i++)
-		free(set->bufs[i]);
-	free(set->bufs);
-	free(set->lens);
-	free(set->sizes);
-	free(set->nulls);
-	free(set->times);
-	free(set->decimals);
-	free(set);
-}
-
-/* A set of at least n columns: a spare one, or a new one. */
-static struct colset *colset_get(struct at_db *db, unsigned n)
-{
-	struct colset **pp, *set;
-
-	for (pp = &db->spare; *pp; pp = &(*pp)->next) {
-		if ((*pp)->cap >= n) {
-			set = *pp;
-			*pp = set->next;
-			db->nspare--;
-			set->next = NULL;
-			return set;
-		}
-	}
-	if (n < DB_SET_MIN_COLS)
-		n = DB_SET_MIN_COLS;
-	set = calloc(1, sizeof(*set) + n * sizeof(MYSQL_BIND));
-	if (!set)
-		return NULL;
-	set->cap = n;
-	set->bufs = calloc(n, sizeof(*set->bufs));
-	set->lens = calloc(n, sizeof(*set->lens));
-	set->sizes = calloc(n, sizeof(*set->sizes));
-	set->nulls = calloc(n, sizeof(*set->nulls));
-	set->times = calloc(n, sizeof(*set->times));
-	set->decimals = calloc(n, sizeof(*set->decimals));
-	if (!set->bufs || !set->lens || !set->sizes || !set->nulls || !set->times ||
-	    !set->decimals) {
-		colset_free(set);
-		return NULL;
-	}
-	return set;
-}
-
-/* Back to the spares; a buffer a big value (an icon) grew is freed, so
- * that a worker does not keep megabytes for its next query. */
-static void colset_put(struct at_db *db, struct colset *set)
-{
-	unsigned i;
-
-	if (db->nspare >= DB_SPARE_SETS) {
-		colset_free(set);
-		return;
-	}
-	for (i = 0; i < set->cap; i++) {
-		if (set->sizes[i] > DB_COL_KEEP) {
-			free(set->bufs[i]);
-			set->bufs[i] = NULL;
-			set->sizes[i] = 0;
-		}
-	}
-	set->next = db->spare;
-	db->spare = set;
-	db->nspare++;
-}
-
-static struct colset *colset_of(const struct at_db_rows *rows)
-{
-	return (struct colset *)(void *)((char *)rows->binds - offsetof(struct colset, binds));
-}
-
 void at_db_free(struct at_db *db)
 {
-	struct colset *set;
-
 	if (!db)
 		return;
 	db_disconnect(db);
-	while ((set = db->spare)) {
-		db->spare = set->next;
-		colset_free(set);
-	}
+	at_db_spares_free(db);
 	free(db);
 	/* frees what the connector keeps per thread */
 	mysql_thread_end();
@@ -343,7 +216,7 @@ static enum at_err db_stmt(struct at_db *db, enum at_stmt id, MYSQL_STMT **out)
 	if (!st)
 		return AT_ERR_NOMEM;
 	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
-		rc = stmt_fail(db, st);
+		rc = at_db_stmt_fail(db, st);
 		mysql_stmt_close(st);
 		if (rc == AT_ERR_DB)
 			at_log_error("prepare statement %d: %s", (int)id, db->error);
@@ -399,7 +272,7 @@ static enum at_err db_dynamic(struct at_db *db, enum at_tpl tpl, const char *whe
 	if (!st)
 		return AT_ERR_NOMEM;
 	if (mysql_stmt_prepare(st, sql, len)) {
-		rc = stmt_fail(db, st);
+		rc = at_db_stmt_fail(db, st);
 		mysql_stmt_close(st);
 		if (rc == AT_ERR_DB)
 			at_log_error("prepare assembled statement: %s", db->error);
@@ -454,9 +327,9 @@ static enum at_err db_bind_execute(struct at_db *db, MYSQL_STMT *st,
 		}
 	}
 	if (n && mysql_stmt_bind_param(st, bind))
-		return stmt_fail(db, st);
+		return at_db_stmt_fail(db, st);
 	if (mysql_stmt_execute(st))
-		return stmt_fail(db, st);
+		return at_db_stmt_fail(db, st);
 	return AT_OK;
 }
 
@@ -490,18 +363,6 @@ enum at_err at_db_exec(struct at_db *db, enum at_stmt id, const struct at_db_par
 	return AT_OK;
 }
 
-void at_db_rows_release(struct at_db_rows *rows)
-{
-	/* a lost connection has closed the statement already */
-	if (rows->stmt && rows->db->generation == rows->generation)
-		mysql_stmt_free_result(rows->stmt);
-	if (rows->binds)
-		colset_put(rows->db, colset_of(rows));
-	memset(rows, 0, sizeof(*rows));
-}
-
-static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_rows *rows);
-
 enum at_err at_db_query(struct at_db *db, enum at_stmt id, const struct at_db_param *params,
 			size_t n, struct at_db_rows *rows)
 {
@@ -512,7 +373,7 @@ enum at_err at_db_query(struct at_db *db, enum at_stmt id, const struct at_db_pa
 	rows->db = db;
 	if ((rc = db_execute(db, id, params, n, &st)))
 		return rc;
-	return rows_start(db, st, rows);
+	return at_db_rows_start(db, st, rows);
 }
 
 enum at_err at_db_query_built(struct at_db *db, enum at_tpl tpl, const char *where,
@@ -527,182 +388,7 @@ enum at_err at_db_query_built(struct at_db *db, enum at_tpl tpl, const char *whe
 	if ((rc = db_dynamic(db, tpl, where, order, &st)) ||
 	    (rc = db_bind_execute(db, st, params, n)))
 		return rc;
-	return rows_start(db, st, rows);
-}
-
-static enum at_err rows_start(struct at_db *db, MYSQL_STMT *st, struct at_db_rows *rows)
-{
-	struct colset *set;
-	MYSQL_FIELD *fields;
-	MYSQL_BIND *binds;
-	enum at_err rc;
-	unsigned i;
-
-	rows->stmt = st;
-	rows->generation = db->generation;
-	/* buffer the whole result: the connection is then free for other
-	 * statements while the caller walks the rows */
-	if (mysql_stmt_store_result(st)) {
-		rc = stmt_fail(db, st);
-		goto err;
-	}
-	rows->ncols = mysql_stmt_field_count(st);
-	rc = AT_ERR_NOMEM;
-	set = colset_get(db, rows->ncols);
-	if (!set)
-		goto err;
-	rows->binds = binds = set->binds;
-	rows->bufs = set->bufs;
-	rows->lens = set->lens;
-	rows->nulls = set->nulls;
-	fields = rows->ncols ? mariadb_stmt_fetch_fields(st) : NULL;
-	for (i = 0; i < rows->ncols; i++) {
-		if (!set->bufs[i]) {
-			set->bufs[i] = malloc(DB_COL_INITIAL);
-			if (!set->bufs[i])
-				goto err;
-			set->sizes[i] = DB_COL_INITIAL;
-		}
-		memset(&binds[i], 0, sizeof(binds[i]));
-		binds[i].buffer_type = MYSQL_TYPE_STRING;
-		binds[i].buffer = set->bufs[i];
-		binds[i].buffer_length = set->sizes[i] - 1;
-		binds[i].length = &set->lens[i];
-		binds[i].is_null = (my_bool *)&set->nulls[i];
-		set->lens[i] = 0;
-		set->nulls[i] = 0;
-		set->decimals[i] = 0xff;
-		if (fields && (fields[i].type == MYSQL_TYPE_DATETIME ||
-			       fields[i].type == MYSQL_TYPE_TIMESTAMP)) {
-			set->decimals[i] = (unsigned char)(fields[i].decimals <= 6 ? fields[i].decimals : 0);
-			binds[i].buffer_type = MYSQL_TYPE_DATETIME;
-			binds[i].buffer = &set->times[i];
-			binds[i].buffer_length = sizeof(set->times[i]);
-		}
-	}
-	if (rows->ncols && mysql_stmt_bind_result(st, binds)) {
-		rc = stmt_fail(db, st);
-		goto err;
-	}
-	return AT_OK;
-err:
-	at_db_rows_release(rows);
-	return rc;
-}
-
-/* A value longer than its buffer: grow the buffer and fetch the column
- * again, and keep the bigger buffer for the rows that follow. */
-static enum at_err rows_refetch(struct at_db_rows *rows)
-{
-	MYSQL_BIND *binds = rows->binds;
-	unsigned i;
-	char *p;
-
-	for (i = 0; i < rows->ncols; i++) {
-		if (rows->nulls[i] || rows->lens[i] <= binds[i].buffer_length ||
-		    colset_of(rows)->decimals[i] != 0xff)
-			continue;
-		p = realloc(rows->bufs[i], rows->lens[i] + 1);
-		if (!p)
-			return AT_ERR_NOMEM;
-		rows->bufs[i] = p;
-		colset_of(rows)->sizes[i] = rows->lens[i] + 1;
-		binds[i].buffer = p;
-		binds[i].buffer_length = rows->lens[i];
-		if (mysql_stmt_fetch_column(rows->stmt, &binds[i], i, 0))
-			return stmt_fail(rows->db, rows->stmt);
-	}
-	if (mysql_stmt_bind_result(rows->stmt, binds))
-		return stmt_fail(rows->db, rows->stmt);
-	return AT_OK;
-}
-
-/* Digits of v, exactly n of them (leading zeros), at out. */
-static void put_digits(char *out, unsigned long v, unsigned n)
-{
-	while (n--) {
-		out[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* A DATETIME as the connector would have made it text:
- * YYYY-MM-DD HH:MM:SS, then .f… with the column's decimals (cut, not
- * rounded).  out holds at least DB_COL_INITIAL bytes. */
-static unsigned long format_datetime(char *out, const MYSQL_TIME *t, unsigned decimals)
-{
-	unsigned long frac = t->second_part;
-	unsigned d;
-
-	put_digits(out, t->year, 4);
-	out[4] = '-';
-	put_digits(out + 5, t->month, 2);
-	out[7] = '-';
-	put_digits(out + 8, t->day, 2);
-	out[10] = ' ';
-	put_digits(out + 11, t->hour, 2);
-	out[13] = ':';
-	put_digits(out + 14, t->minute, 2);
-	out[16] = ':';
-	put_digits(out + 17, t->second, 2);
-	if (!decimals)
-		return 19;
-	out[19] = '.';
-	for (d = decimals; d < 6; d++)
-		frac /= 10;
-	put_digits(out + 20, frac, decimals);
-	return 20 + decimals;
-}
-
-enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more)
-{
-	struct colset *set;
-	enum at_err rc;
-	unsigned i;
-	int r;
-
-	*more = false;
-	if (rows->done || !rows->stmt)
-		return AT_OK;
-	if (rows->db->generation != rows->generation)
-		return AT_ERR_UNAVAILABLE;
-	r = mysql_stmt_fetch(rows->stmt);
-	if (r == MYSQL_NO_DATA) {
-		rows->done = true;
-		return AT_OK;
-	}
-	if (r == 1)
-		return stmt_fail(rows->db, rows->stmt);
-	if (r == MYSQL_DATA_TRUNCATED && (rc = rows_refetch(rows)))
-		return rc;
-	set = colset_of(rows);
-	for (i = 0; i < rows->ncols; i++) {
-		if (set->decimals[i] != 0xff && !rows->nulls[i])
-			rows->lens[i] = format_datetime(rows->bufs[i], &set->times[i],
-							set->decimals[i]);
-		rows->bufs[i][rows->nulls[i] ? 0 : rows->lens[i]] = '\0';
-	}
-	*more = true;
-	return AT_OK;
-}
-
-const char *at_db_rows_str(const struct at_db_rows *rows, unsigned col, size_t *len)
-{
-	if (col >= rows->ncols || rows->nulls[col]) {
-		if (len)
-			*len = 0;
-		return NULL;
-	}
-	if (len)
-		*len = rows->lens[col];
-	return rows->bufs[col];
-}
-
-long long at_db_rows_int(const struct at_db_rows *rows, unsigned col)
-{
-	const char *s = at_db_rows_str(rows, col, NULL);
-
-	return s ? strtoll(s, NULL, 10) : 0;
+	return at_db_rows_start(db, st, rows);
 }
 
 enum at_err at_db_ping(struct at_db *db)
@@ -775,34 +461,41 @@ enum at_err at_db_transact(struct at_db *db, enum at_err (*fn)(void *arg), void 
 enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len, char *err,
 			     size_t errlen)
 {
+	bool connected = false;
 	enum at_err rc;
 	MYSQL_RES *res;
 	int status;
 
-	if ((rc = db_connect(db))) {
-		snprintf(err, errlen, "%s", db->error);
-		return rc;
-	}
+	if ((rc = db_connect(db)))
+		goto out;
+	connected = true;
+	rc = AT_ERR_DB;
 	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_ON))
-		goto fail;
+		goto out;
 	status = mysql_real_query(db->conn, sql, len);
 	while (status == 0) {
 		res = mysql_store_result(db->conn);
 		if (res)
 			mysql_free_result(res);
 		else if (mysql_field_count(db->conn))
-			goto fail;
+			goto out;
 		status = mysql_next_result(db->conn);
 	}
 	if (status > 0)
-		goto fail;
+		goto out;
 	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF))
-		goto fail;
-	return AT_OK;
-fail:
-	rc = conn_fail(db);
-	snprintf(err, errlen, "%s", db->error);
+		goto out;
+	rc = AT_OK;
+out:
+	if (rc && connected) {
+		rc = conn_fail(db);
+		if (rc == AT_OK)
+			rc = AT_ERR_DB;
+	}
+	if (rc)
+		at_errf(err, errlen, "%s", db->error);
 	/* the connection may hold unread results: start afresh */
-	db_disconnect(db);
-	return rc == AT_OK ? AT_ERR_DB : rc;
+	if (rc && connected)
+		db_disconnect(db);
+	return rc;
 }

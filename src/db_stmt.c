@@ -14,10 +14,11 @@
 #define STMT(id) [AT_STMT_##id + 0 * __COUNTER__]
 #define TPL(id) [AT_TPL_##id + 0 * __COUNTER__]
 
+#define TOKENS_FROM " FROM tokens t JOIN accounts a ON a.id = t.account_id"
+#define AUDIT_FROM " FROM audit_records r"
 /* The rows read whole, in the order of their enums (db_columns.h). */
-#define TOKEN_COLUMNS \
-	AT_COLUMNS_SQL(AT_TOKEN_COLUMNS) " FROM tokens t JOIN accounts a ON a.id = t.account_id"
-#define AUDIT_COLUMNS AT_COLUMNS_SQL(AT_AUDIT_COLUMNS) " FROM audit_records r"
+#define TOKEN_COLUMNS AT_COLUMNS_SQL(AT_TOKEN_COLUMNS) TOKENS_FROM
+#define AUDIT_COLUMNS AT_COLUMNS_SQL(AT_AUDIT_COLUMNS) AUDIT_FROM
 #define MODULE_COLUMNS AT_COLUMNS_SQL(AT_MODULE_COLUMNS)
 
 /* Every statement the programs run.  Never built from input. */
@@ -70,7 +71,7 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE," \
 	" m.id, m.code"
 #define AUTH_TOKEN_FROM \
-	" FROM tokens t JOIN accounts a ON a.id = t.account_id" \
+	TOKENS_FROM \
 	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
 	" LEFT JOIN modules m ON m.id = tm.module_id"
 	STMT(AUTH_TOKEN) = AUTH_TOKEN_COLUMNS AUTH_TOKEN_FROM " WHERE t.id = ?",
@@ -86,7 +87,7 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
 		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
 		" tm.module_id, NULL, mp.path_prefix"
-		" FROM tokens t JOIN accounts a ON a.id = t.account_id"
+		TOKENS_FROM
 		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
 		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
 	STMT(AUTH_USER) =
@@ -205,27 +206,27 @@ const char *const at_db_tpl_sql[AT_TPL__MAX] = {
 	TPL(TOKEN_LIST) =
 		"SELECT STRAIGHT_JOIN " TOKEN_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(TOKEN_COUNT) =
-		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE %s",
+		"SELECT COUNT(*)" TOKENS_FROM " WHERE %s",
 	/* the caller's confinement comes first, the filter can only narrow it */
 	TPL(TOKEN_LIST_ACCOUNT) =
 		"SELECT " TOKEN_COLUMNS " WHERE t.account_id = ? AND t.status <> 'Deleted'"
 		" AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(TOKEN_COUNT_ACCOUNT) =
-		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id"
+		"SELECT COUNT(*)" TOKENS_FROM
 		" WHERE t.account_id = ? AND t.status <> 'Deleted' AND (%s)",
 	TPL(AUDIT_LIST) = "SELECT " AUDIT_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-	TPL(AUDIT_COUNT) = "SELECT COUNT(*) FROM audit_records r WHERE %s",
+	TPL(AUDIT_COUNT) = "SELECT COUNT(*)" AUDIT_FROM " WHERE %s",
 	TPL(AUDIT_LIST_ACCOUNT) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(AUDIT_COUNT_ACCOUNT) =
-		"SELECT COUNT(*) FROM audit_records r WHERE r.account_id = ? AND (%s)",
+		"SELECT COUNT(*)" AUDIT_FROM " WHERE r.account_id = ? AND (%s)",
 	/* the object's own account only: an extension's record naming a
 	 * token of another account must not show up in that token's trail */
 	TPL(AUDIT_LIST_OBJECT) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.object_id = ? AND r.account_id = ? AND (%s)"
 		" ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(AUDIT_COUNT_OBJECT) =
-		"SELECT COUNT(*) FROM audit_records r WHERE r.object_id = ? AND r.account_id = ?"
+		"SELECT COUNT(*)" AUDIT_FROM " WHERE r.object_id = ? AND r.account_id = ?"
 		" AND (%s)",
 	TPL(MODULE_LIST) =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",

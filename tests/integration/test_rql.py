@@ -1307,8 +1307,8 @@ ANALYZE TABLE accounts, tokens, audit_records;
         self.assertLess(sum(reads.values()), 1000, reads)
 
     # Left to itself, MariaDB 10.11 reads the 4-row accounts table first and
-    # sorts every token for each page of the Operations list; db.c's
-    # STRAIGHT_JOIN and its session's join_cache_level = 0 keep tokens
+    # sorts every token for each page of the Operations list; db_stmt.c's
+    # STRAIGHT_JOIN and db.c's session's join_cache_level = 0 keep tokens
     # first, in tokens_created's order, with accounts looked up per row.
     def test_operations_default_list_uses_created_index(self):
         for limit in (10, 50):

@@ -1,4 +1,5 @@
-/* fake_db.c: the scripted database of fake_db.h, in place of db.c. */
+/* fake_db.c: the scripted database of fake_db.h, in place of db.c and
+ * db_rows.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>

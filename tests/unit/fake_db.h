@@ -1,7 +1,7 @@
 /* fake_db.h: a scripted database for unit tests.
  *
  * fake_db.c defines every function of db.h, so a test program that links
- * it before libapitokend.a never pulls db.o in.  A test lists the
+ * it before libapitokend.a never pulls db.o or db_rows.o in.  A test lists the
  * statements it expects, in order, each with the parameters it must be
  * given and the rows (or error) it answers; a statement out of script
  * fails the test.  Transactions are counted, not scripted.
