@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isotime.h"
 #include "rql.h"
 #include "text.h"
 
@@ -410,86 +411,6 @@ static const struct at_rql_field *find_field(const struct scope *sc, const char 
 	return NULL;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m - 1];
-}
-
-/* Digits s[0..n) as a number, or -1. */
-static int digits(const char *s, size_t n)
-{
-	int v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* v (0 <= v < 10^n) as n digits. */
-static void put_digits(char *o, int v, int n)
-{
-	while (n-- > 0) {
-		o[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z → "YYYY-MM-DD HH:MM:SS.fff". */
-static bool parse_datetime(const char *s, size_t len, char out[24])
-{
-	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, fd;
-	size_t nf;
-
-	if (len < 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-		return false;
-	if (len > 10) {
-		if (len < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
-			return false;
-		h = digits(s + 11, 2);
-		mi = digits(s + 14, 2);
-		sec = digits(s + 17, 2);
-		if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
-			return false;
-		if (len > 20) {
-			nf = len - 21;
-			if (s[19] != '.' || nf < 1 || nf > 3)
-				return false;
-			fd = digits(s + 20, nf);
-			if (fd < 0)
-				return false;
-			ms = nf == 1 ? fd * 100 : nf == 2 ? fd * 10 : fd;
-		}
-	}
-	put_digits(out, y, 4);
-	out[4] = '-';
-	put_digits(out + 5, mo, 2);
-	out[7] = '-';
-	put_digits(out + 8, d, 2);
-	out[10] = ' ';
-	put_digits(out + 11, h, 2);
-	out[13] = ':';
-	put_digits(out + 14, mi, 2);
-	out[16] = ':';
-	put_digits(out + 17, sec, 2);
-	out[19] = '.';
-	put_digits(out + 20, ms, 3);
-	out[23] = '\0';
-	return true;
-}
-
 static bool parse_int64(const char *s, size_t len, int64_t *out)
 {
 	uint64_t v = 0, lim;
@@ -518,8 +439,8 @@ static bool parse_int64(const char *s, size_t len, int64_t *out)
 static enum at_err bind_value(struct parser *p, const struct at_rql_field *f, const struct node *v)
 {
 	const char *const *e;
-	char dt[24];
-	int64_t num;
+	char dt[AT_DATETIME_TEXT];
+	int64_t num, ms;
 
 	switch (f->type) {
 	case AT_RQL_INTEGER:
@@ -528,7 +449,7 @@ static enum at_err bind_value(struct parser *p, const struct at_rql_field *f, co
 					f->name, char_pos(p, v->pos));
 		return add_param(p, AT_RQL_PARAM_INT, v->text, v->len, num);
 	case AT_RQL_DATETIME:
-		if (!parse_datetime(v->text, v->len, dt))
+		if (at_iso_parse(v->text, v->len, AT_ISO_RQL, &ms) || !at_datetime_format(ms, dt))
 			return rql_fail(p->q, "rql", "%s takes a date YYYY-MM-DD or"
 					" YYYY-MM-DDTHH:MM:SS.sssZ at position %zu",
 					f->name, char_pos(p, v->pos));
