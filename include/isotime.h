@@ -3,7 +3,7 @@
  * A point in time is epoch milliseconds (int64_t, UTC).  Text is read with
  * the C library (strptime, timegm) after a check of its exact shape, since
  * strptime alone skips spaces and takes short fields.  Years 0001 to 9999
- * only, the range of both ISO 8601's basic form and MariaDB's DATETIME.
+ * only: four digits, ISO 8601 without its expanded years.
  *
  * Rendering a DATETIME the database wrote stays at_time_iso() (text.h): a
  * rearrangement of trusted text, cheap on a page of 1,000 rows, where a
