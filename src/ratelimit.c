@@ -3,7 +3,7 @@
 
 /* keep in step with conf/nginx/apitokend-zones.conf (a unit test checks) */
 const int64_t at_rate_limit_tiers[] = {
-	10, 30, 60, 120, 300, 600, 1200, 3000, 6000, 12000,
+	60, 120, 300, 600, 1200, 3000, 6000, 12000,
 };
 const size_t at_rate_limit_ntiers = sizeof(at_rate_limit_tiers) / sizeof(at_rate_limit_tiers[0]);
 
@@ -19,6 +19,6 @@ bool at_rate_limit_valid(int64_t n)
 
 const char *at_rate_limit_message(void)
 {
-	return "rateLimit must be one of 10, 30, 60, 120, 300, 600, 1200, 3000, 6000"
-	       " or 12000 requests per minute.";
+	return "rateLimit must be one of 60, 120, 300, 600, 1200, 3000, 6000 or 12000"
+	       " requests per minute.";
 }

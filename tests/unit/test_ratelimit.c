@@ -15,7 +15,7 @@
 
 static void test_tiers(void **state)
 {
-	static const int64_t bad[] = { 0, -60, 1, 45, 59, 61, 12001, INT64_MAX, INT64_MIN };
+	static const int64_t bad[] = { 0, -60, 1, 10, 30, 45, 59, 61, 12001, INT64_MAX, INT64_MIN };
 	char list[256] = "";
 	size_t i, o = 0;
 
