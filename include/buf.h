@@ -29,6 +29,11 @@ AT_MUST_CHECK enum at_err at_buf_printf(struct at_buf *b, const char *fmt, ...)
 void at_buf_reset(struct at_buf *b);
 void at_buf_release(struct at_buf *b);
 
+/* printf at dst + *len into a fixed buffer of size bytes and advance
+ * *len; false, with *len as it was, when the text does not fit. */
+bool at_appendf(char *dst, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Copy src into dst of size n, always NUL-terminating; returns false when
  * src did not fit (dst then holds a truncated copy). */
 bool at_strlcpy(char *dst, const char *src, size_t n);

@@ -1,7 +1,8 @@
 /* crypto.h: everything secret or random.
  *
- * This file's implementation (crypto.c) is the only one that includes
- * sodium.h.  Token values look like
+ * crypto.c is the only file that includes sodium.h; the key file
+ * functions below are keyfile.c's, built on the primitives here.  Token
+ * values look like
  *
  *	idt:TKN-dddd-dddd:<58 random base62><6 base62 of CRC32>
  *
@@ -41,6 +42,19 @@ void at_random_bytes(void *out, size_t n);
 /* Lower-case hex of n random bytes into out (2n + 1 bytes). */
 void at_random_hex(char *out, size_t n);
 
+/* Memory for key material: guard pages, locked, zeroed; NULL when out
+ * of memory.  at_secure_free() wipes it (NULL is fine). */
+void *at_secure_alloc(size_t n);
+void at_secure_free(void *p);
+/* Make p (from at_secure_alloc) read-only; errno says why it failed. */
+AT_MUST_CHECK enum at_err at_secure_readonly(void *p);
+
+/* Exactly 2n hex digits, the whole of hex, into n bytes at out, in
+ * constant time; false (out wiped) for anything else. */
+AT_MUST_CHECK bool at_hex_decode(void *out, size_t n, const char *hex);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void at_hex_encode(char *out, const void *in, size_t n);
+
 /* A new token value for token_id; out holds AT_TOKEN_VALUE_LEN + 1 bytes. */
 void at_token_value_make(const char *token_id, char *out);
 /* Check shape and checksum of a presented value without touching any key
@@ -48,7 +62,7 @@ void at_token_value_make(const char *token_id, char *out);
  * + 1 bytes).  Returns AT_ERR_AUTH for anything malformed. */
 AT_MUST_CHECK enum at_err at_token_value_parse(const char *value, size_t len, char *id);
 
-/* Key file: INI-shaped text, mode 0600 or narrower:
+/* Key file (keyfile.c): INI-shaped text, mode 0600 or narrower:
  *	[keys]
  *	hash = <64 hex>
  *	seal.1 = <64 hex>

@@ -1,11 +1,15 @@
-/* err.h: the one error enum of apitokend.
+/* err.h: the one error enum of apitokend, and its messages.
  *
  * Every fallible function returns enum at_err.  AT_OK is 0 so that
  * "if (rc)" reads as "on failure".  The router is the one place that turns
- * an error into an HTTP status (router.c, at_err_status()).
+ * an error into an HTTP status (router.c, at_err_status()).  Functions
+ * that explain a failure to an operator take a char *err, size_t errlen
+ * pair and fill it with at_errf().
  */
 #ifndef AT_ERR_H
 #define AT_ERR_H
+
+#include <stddef.h>
 
 #define AT_MUST_CHECK __attribute__((warn_unused_result))
 
@@ -34,5 +38,10 @@ enum at_err {
 
 /* A short lower-case name of the error, for logs. */
 const char *at_err_str(enum at_err err);
+
+/* printf into err (errlen bytes, cut to fit); nothing when err is NULL
+ * or errlen 0, for callers that do not want the message. */
+void at_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -3,9 +3,8 @@
  * One INI file (see conf/apitokend.ini.example).  Every key can be
  * overridden by an environment variable named APITOKEND_<SECTION>_<KEY>
  * in upper case, e.g. [database] socket -> APITOKEND_DATABASE_SOCKET.
- * Precedence: built-in default < INI file < environment.
- *
- * This file is the only one that includes ini.h (libinih).
+ * Precedence: built-in default < INI file < environment.  The file itself
+ * is read by inifile.c.
  */
 #ifndef AT_SETTINGS_H
 #define AT_SETTINGS_H
@@ -16,6 +15,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "inifile.h"
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
@@ -77,13 +77,5 @@ AT_MUST_CHECK enum at_err at_settings_parse_string(struct at_settings *s, const 
 AT_MUST_CHECK enum at_err at_settings_set(struct at_settings *s, const char *section,
 					  const char *key, const char *value,
 					  char *err, size_t errlen);
-
-/* A thin wrapper over libinih for other INI-shaped files (the key file).
- * cb returns nonzero to go on, 0 to stop with an error at that line.
- * Returns 0 on success, the first bad line number, or -1 on I/O error. */
-typedef int (*at_ini_cb)(void *ud, const char *section, const char *key,
-			 const char *value);
-int at_ini_parse_fp(FILE *fp, at_ini_cb cb, void *ud);
-int at_ini_parse_string(const char *text, at_ini_cb cb, void *ud);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "db_columns.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
@@ -14,15 +15,6 @@
 #include "text.h"
 
 #define ID_TRIES 8
-
-/* The order of AUDIT_COLUMNS in db.c. */
-enum audit_col {
-	AC_ID, AC_ACCOUNT_ID, AC_SEQ, AC_EVENT, AC_TIMESTAMP, AC_SUMMARY, AC_DETAILS,
-	AC_OBJECT_ID, AC_OBJECT_NAME, AC_OBJECT_TYPE, AC_OBJECT_REVISION,
-	AC_ACTOR_ID, AC_ACTOR_NAME, AC_ACTOR_ACCOUNT_ID, AC_ACTOR_ACCOUNT_NAME,
-	AC_IP, AC_USER_AGENT, AC_REQUEST_ID, AC_DOCUMENTS, AC_PREV_HASH, AC_HASH,
-	AC__MAX
-};
 
 /* ---- the chain ------------------------------------------------------------ */
 

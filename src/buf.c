@@ -126,3 +126,19 @@ bool at_strlcpy(char *dst, const char *src, size_t n)
 	memcpy(dst, src, len + 1);
 	return true;
 }
+
+bool at_appendf(char *dst, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(dst + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *len)
+		return false;
+	*len += (size_t)n;
+	return true;
+}

@@ -1,31 +1,20 @@
-/* crypto.c: ids, token values, hashing, sealing and the key file.
+/* crypto.c: ids, token values, hashing, sealing, secure memory.
  *
- * The only file that includes sodium.h.  All key material lives in one
- * sodium_malloc'd struct at_keys (guard pages, locked, wiped by
- * sodium_free) that is made read-only once loaded.
+ * The only file that includes sodium.h.  The keys come from keyfile.c,
+ * which keeps them in memory from at_secure_alloc() (guard pages, locked,
+ * wiped when freed), made read-only once loaded.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 #include <zlib.h>
 
 #include "crypto.h"
-#include "settings.h"
+#include "keyset.h"
 
-#define KEY_LEN		32
-#define KEY_HEX_LEN	(2 * KEY_LEN)
-#define MAX_SEAL_KEYS	16
-#define MAX_SEAL_ID	999999u		/* keeps "seal.N" names short */
-#define KEYS_FILE_MAX	(16 * 1024)	/* a real key file is under 2 KiB */
-#define KEYS_TEXT_MAX	4096
+#define KEY_LEN		AT_KEY_LEN
 #define NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 #define ID_PREFIX	"TKN"
@@ -54,34 +43,6 @@ _Static_assert(KEY_LEN >= crypto_generichash_KEYBYTES_MIN &&
 static const char b62[] =
 	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-struct seal_key {
-	unsigned id;			/* >= 1 */
-	unsigned char key[KEY_LEN];
-};
-
-struct at_keys {
-	unsigned char hash[KEY_LEN];
-	bool has_hash;
-	bool has_current;
-	unsigned current;
-	unsigned nseal;
-	struct seal_key seal[MAX_SEAL_KEYS];
-};
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void at_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);
@@ -97,6 +58,45 @@ void at_random_bytes(void *out, size_t n)
 	randombytes_buf(out, n);
 }
 
+void *at_secure_alloc(size_t n)
+{
+	void *p = sodium_malloc(n);
+
+	if (p)
+		memset(p, 0, n);	/* sodium_malloc fills with junk */
+	return p;
+}
+
+void at_secure_free(void *p)
+{
+	sodium_free(p);		/* wipes; NULL is fine */
+}
+
+enum at_err at_secure_readonly(void *p)
+{
+	return sodium_mprotect_readonly(p) ? AT_ERR_CRYPTO : AT_OK;
+}
+
+bool at_hex_decode(void *out, size_t n, const char *hex)
+{
+	const char *end;
+	size_t len;
+
+	if (n > SIZE_MAX / 2 - 1 || strnlen(hex, 2 * n + 1) != 2 * n)
+		return false;
+	if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &len, &end) || len != n ||
+	    end != hex + 2 * n) {
+		sodium_memzero(out, n);
+		return false;
+	}
+	return true;
+}
+
+void at_hex_encode(char *out, const void *in, size_t n)
+{
+	sodium_bin2hex(out, 2 * n + 1, in, n);
+}
+
 void at_random_hex(char *out, size_t n)
 {
 	unsigned char chunk[32];
@@ -107,7 +107,7 @@ void at_random_hex(char *out, size_t n)
 		m = n - i < sizeof(chunk) ? n - i : sizeof(chunk);
 		randombytes_buf(chunk, m);
 		/* each chunk's NUL is overwritten by the next one */
-		sodium_bin2hex(out + 2 * i, 2 * m + 1, chunk, m);
+		at_hex_encode(out + 2 * i, chunk, m);
 	}
 	/* the hex may well be a secret: so is its source */
 	at_wipe(chunk, sizeof(chunk));
@@ -271,20 +271,10 @@ bool at_hash_equal(const unsigned char *a, const unsigned char *b)
 	return sodium_memcmp(a, b, AT_HASH_LEN) == 0;
 }
 
-static const struct seal_key *find_seal(const struct at_keys *keys, unsigned id)
-{
-	unsigned i;
-
-	for (i = 0; i < keys->nseal; i++)
-		if (keys->seal[i].id == id)
-			return &keys->seal[i];
-	return NULL;
-}
-
 enum at_err at_token_seal(const struct at_keys *keys, const char *token_id,
 			  const char *value, unsigned char *out, unsigned *key_id)
 {
-	const struct seal_key *s = find_seal(keys, keys->current);
+	const struct at_seal_key *s = at_keys_seal(keys, keys->current);
 	unsigned long long clen;
 	char value_id[AT_TOKEN_ID_LEN + 1];
 	size_t len;
@@ -315,530 +305,27 @@ enum at_err at_token_open(const struct at_keys *keys, unsigned key_id,
 			  const char *token_id, const unsigned char *sealed,
 			  size_t len, char *out)
 {
-	const struct seal_key *s;
+	const struct at_seal_key *s;
+	enum at_err rc = AT_ERR_CRYPTO;
 	unsigned long long mlen;
 
 	if (len != AT_SEALED_LEN)
-		goto fail;
-	s = find_seal(keys, key_id);
+		goto out;
+	s = at_keys_seal(keys, key_id);
 	if (!s)
-		goto fail;
+		goto out;
 	if (strnlen(token_id, AT_TOKEN_ID_LEN + 1) != AT_TOKEN_ID_LEN)
-		goto fail;
+		goto out;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out, &mlen,
 			NULL, sealed + NONCE_LEN, len - NONCE_LEN,
 			(const unsigned char *)token_id, AT_TOKEN_ID_LEN,
 			sealed, s->key) != 0 ||
 	    mlen != AT_TOKEN_VALUE_LEN)
-		goto fail;
+		goto out;
 	out[AT_TOKEN_VALUE_LEN] = '\0';
-	return AT_OK;
-fail:
-	at_wipe(out, AT_TOKEN_VALUE_LEN + 1);
-	return AT_ERR_CRYPTO;
-}
-
-/* ---- key file ---- */
-
-unsigned at_keys_current(const struct at_keys *keys)
-{
-	return keys->current;
-}
-
-void at_keys_free(struct at_keys *keys)
-{
-	sodium_free(keys);	/* wipes; NULL is fine */
-}
-
-static struct at_keys *keys_alloc(void)
-{
-	struct at_keys *k = sodium_malloc(sizeof(*k));
-
-	if (k)
-		memset(k, 0, sizeof(*k));	/* sodium_malloc fills with junk */
-	return k;
-}
-
-/* Decimal 1..MAX_SEAL_ID, canonical (no sign, no leading zero). */
-static bool parse_seal_id(const char *s, unsigned *id)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (!is_digit(s[0]) || s[0] == '0')
-		return false;
-	for (i = 0; s[i]; i++) {
-		if (!is_digit(s[i]) || i >= 6)
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	*id = v;
-	return v <= MAX_SEAL_ID;
-}
-
-/* Exactly 64 hex digits into out (KEY_LEN bytes), which is wiped on error. */
-static bool parse_key_hex(const char *hex, unsigned char *out)
-{
-	const char *end;
-	size_t bin_len;
-
-	if (strnlen(hex, KEY_HEX_LEN + 1) != KEY_HEX_LEN)
-		return false;
-	if (sodium_hex2bin(out, KEY_LEN, hex, KEY_HEX_LEN, NULL, &bin_len, &end) ||
-	    bin_len != KEY_LEN || end != hex + KEY_HEX_LEN) {
-		at_wipe(out, KEY_LEN);
-		return false;
-	}
-	return true;
-}
-
-struct load_ctx {
-	struct at_keys *keys;
-	char msg[160];		/* the first problem; names the key, not the line */
-};
-
-static void ctx_fail(struct load_ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void ctx_fail(struct load_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->msg[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
-	va_end(ap);
-}
-
-static int keys_line(void *ud, const char *section, const char *key, const char *value)
-{
-	struct load_ctx *c = ud;
-	struct at_keys *k = c->keys;
-	struct seal_key *s;
-	unsigned id;
-
-	/* libinih reads on after an error; keep the first one */
-	if (c->msg[0])
-		return 0;
-	if (strcmp(section, "keys")) {
-		ctx_fail(c, "%s outside [keys]", key);
-		return 0;
-	}
-	if (!strcmp(key, "hash")) {
-		if (k->has_hash) {
-			ctx_fail(c, "hash given twice");
-			return 0;
-		}
-		if (!parse_key_hex(value, k->hash)) {
-			ctx_fail(c, "hash is not 64 hex digits");
-			return 0;
-		}
-		k->has_hash = true;
-	} else if (!strncmp(key, "seal.", 5)) {
-		if (!parse_seal_id(key + 5, &id)) {
-			ctx_fail(c, "%s is not seal.N with N from 1 to %u", key, MAX_SEAL_ID);
-			return 0;
-		}
-		if (find_seal(k, id)) {
-			ctx_fail(c, "%s given twice", key);
-			return 0;
-		}
-		if (k->nseal == MAX_SEAL_KEYS) {
-			ctx_fail(c, "more than %d seal keys", MAX_SEAL_KEYS);
-			return 0;
-		}
-		s = &k->seal[k->nseal];
-		if (!parse_key_hex(value, s->key)) {
-			ctx_fail(c, "%s is not 64 hex digits", key);
-			return 0;
-		}
-		s->id = id;
-		k->nseal++;
-	} else if (!strcmp(key, "current")) {
-		if (k->has_current) {
-			ctx_fail(c, "current given twice");
-			return 0;
-		}
-		if (!parse_seal_id(value, &k->current)) {
-			ctx_fail(c, "current is not a seal key number");
-			return 0;
-		}
-		k->has_current = true;
-	} else {
-		ctx_fail(c, "unknown key %s", key);
-		return 0;
-	}
-	return 1;
-}
-
-/* Read and check the key file; the result is still writable.  st receives
- * the file's status (rotate keeps its owner). */
-static enum at_err keys_read(struct at_keys **out, const char *path, struct stat *st,
-			     char *err, size_t errlen)
-{
-	char iobuf[BUFSIZ];	/* stdio's buffer, ours so that we can wipe it */
-	struct load_ctx c = { 0 };
-	struct at_keys *k = NULL;
-	FILE *fp = NULL;
-	enum at_err rc;
-	int fd, line;
-
-	*out = NULL;
-	/* O_NONBLOCK: a FIFO planted at path must not hang us before fstat */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			errf(err, errlen, "key file %s: not found; run `apitokenctl keygen` to make one",
-			     path);
-			rc = AT_ERR_CONFIG;
-		} else {
-			errf(err, errlen, "key file %s: %s", path, strerror(errno));
-			rc = AT_ERR_IO;
-		}
-		goto out;
-	}
-	if (fstat(fd, st)) {
-		errf(err, errlen, "key file %s: %s", path, strerror(errno));
-		rc = AT_ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		errf(err, errlen, "key file %s: not a regular file", path);
-		rc = AT_ERR_CONFIG;
-		goto out;
-	}
-	if (st->st_mode & (S_IRWXG | S_IRWXO)) {
-		errf(err, errlen, "key file %s: mode 0%03o is wider than 0600", path,
-		     (unsigned)(st->st_mode & 07777));
-		rc = AT_ERR_CONFIG;
-		goto out;
-	}
-	if (st->st_size > KEYS_FILE_MAX) {
-		errf(err, errlen, "key file %s: larger than %d bytes", path, KEYS_FILE_MAX);
-		rc = AT_ERR_CONFIG;
-		goto out;
-	}
-	fp = fdopen(fd, "r");
-	if (!fp) {
-		errf(err, errlen, "key file %s: %s", path, strerror(errno));
-		rc = AT_ERR_IO;
-		goto out;
-	}
-	fd = -1;	/* fp owns it now */
-	setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
-
-	k = keys_alloc();
-	if (!k) {
-		errf(err, errlen, "key file %s: out of memory", path);
-		rc = AT_ERR_NOMEM;
-		goto out;
-	}
-	c.keys = k;
-	line = at_ini_parse_fp(fp, keys_line, &c);
-	if (line < 0 || ferror(fp)) {
-		errf(err, errlen, "key file %s: read error", path);
-		rc = AT_ERR_IO;
-		goto out;
-	}
-	rc = AT_ERR_CONFIG;
-	if (c.msg[0]) {
-		errf(err, errlen, "key file %s: %s", path, c.msg);
-		goto out;
-	}
-	if (line > 0) {
-		errf(err, errlen, "key file %s: line %d: not a key = value line", path, line);
-		goto out;
-	}
-	if (!k->has_hash) {
-		errf(err, errlen, "key file %s: no hash key", path);
-		goto out;
-	}
-	if (!k->nseal) {
-		errf(err, errlen, "key file %s: no seal key", path);
-		goto out;
-	}
-	if (!k->has_current) {
-		errf(err, errlen, "key file %s: no current seal key", path);
-		goto out;
-	}
-	if (!find_seal(k, k->current)) {
-		errf(err, errlen, "key file %s: current = %u names no seal key", path, k->current);
-		goto out;
-	}
-	*out = k;
-	k = NULL;
 	rc = AT_OK;
 out:
-	if (fp)
-		fclose(fp);
-	else if (fd >= 0)
-		close(fd);
-	at_wipe(iobuf, sizeof(iobuf));
-	sodium_free(k);
-	return rc;
-}
-
-enum at_err at_keys_load(struct at_keys **out, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	enum at_err rc;
-
-	rc = keys_read(out, path, &st, err, errlen);
 	if (rc)
-		return rc;
-	if (sodium_mprotect_readonly(*out)) {
-		errf(err, errlen, "key file %s: cannot protect keys: %s", path, strerror(errno));
-		sodium_free(*out);
-		*out = NULL;
-		return AT_ERR_CRYPTO;
-	}
-	return AT_OK;
-}
-
-static bool appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static bool appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*len >= size)
-		return false;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len)
-		return false;
-	*len += (size_t)n;
-	return true;
-}
-
-/* The file's text into text; false only if it does not fit. */
-static bool keys_format(const struct at_keys *k, char *text, size_t size, size_t *len)
-{
-	char hex[KEY_HEX_LEN + 1];
-	bool ok;
-	unsigned i;
-
-	*len = 0;
-	ok = appendf(text, size, len,
-		     "; apitokend key file: keep it secret, mode 0600\n"
-		     "; hash must never change (that would invalidate every token);\n"
-		     "; seal keys rotate: current names the one that seals new values\n"
-		     "[keys]\n");
-	sodium_bin2hex(hex, sizeof(hex), k->hash, KEY_LEN);
-	ok = ok && appendf(text, size, len, "hash = %s\n", hex);
-	for (i = 0; i < k->nseal; i++) {
-		sodium_bin2hex(hex, sizeof(hex), k->seal[i].key, KEY_LEN);
-		ok = ok && appendf(text, size, len, "seal.%u = %s\n", k->seal[i].id, hex);
-	}
-	ok = ok && appendf(text, size, len, "current = %u\n", k->current);
-	at_wipe(hex, sizeof(hex));
-	return ok;
-}
-
-/* Write all of text to fd, fsync and close it (even on failure). */
-static enum at_err write_file(int fd, const char *text, size_t len, const char *path,
-			      char *err, size_t errlen)
-{
-	ssize_t n = -1;
-
-	while (len) {
-		n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		text += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd))
-		goto fail;
-	if (close(fd)) {
-		fd = -1;
-		goto fail;
-	}
-	return AT_OK;
-fail:
-	errf(err, errlen, "key file %s: %s", path, n == 0 ? "short write" : strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return AT_ERR_IO;
-}
-
-/* fsync the directory holding path so that a new name survives a crash. */
-static enum at_err sync_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd;
-
-	if (!slash) {
-		memcpy(dir, ".", 2);
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir)) {
-			errf(err, errlen, "key file %s: path too long", path);
-			return AT_ERR_IO;
-		}
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		errf(err, errlen, "key file %s: directory: %s", path, strerror(errno));
-		return AT_ERR_IO;
-	}
-	/* some file systems cannot sync a directory; that is not our failure */
-	if (fsync(fd) && errno != EINVAL) {
-		errf(err, errlen, "key file %s: directory: %s", path, strerror(errno));
-		close(fd);
-		return AT_ERR_IO;
-	}
-	close(fd);
-	return AT_OK;
-}
-
-enum at_err at_keys_generate(const char *path, char *err, size_t errlen)
-{
-	char text[KEYS_TEXT_MAX];
-	struct at_keys *k;
-	bool created = false;
-	enum at_err rc;
-	size_t len;
-	int fd;
-
-	k = keys_alloc();
-	if (!k) {
-		errf(err, errlen, "key file %s: out of memory", path);
-		return AT_ERR_NOMEM;
-	}
-	randombytes_buf(k->hash, KEY_LEN);
-	k->has_hash = true;
-	k->seal[0].id = 1;
-	randombytes_buf(k->seal[0].key, KEY_LEN);
-	k->nseal = 1;
-	k->current = 1;
-	k->has_current = true;
-	if (!keys_format(k, text, sizeof(text), &len)) {
-		errf(err, errlen, "key file %s: text too long", path);
-		rc = AT_ERR_INTERNAL;
-		goto out;
-	}
-	/* O_EXCL: never overwrite keys (nor follow a symlink planted there) */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST) {
-			errf(err, errlen, "key file %s: already exists; refusing to overwrite it",
-			     path);
-			rc = AT_ERR_CONFIG;
-		} else {
-			errf(err, errlen, "key file %s: %s", path, strerror(errno));
-			rc = AT_ERR_IO;
-		}
-		goto out;
-	}
-	created = true;
-	rc = write_file(fd, text, len, path, err, errlen);
-	if (rc)
-		goto out;
-	rc = sync_dir(path, err, errlen);
-out:
-	/* a half-written key file would only confuse the next keygen */
-	if (rc && created)
-		unlink(path);
-	at_wipe(text, sizeof(text));
-	sodium_free(k);
-	return rc;
-}
-
-enum at_err at_keys_rotate(const char *path, unsigned *new_id, char *err, size_t errlen)
-{
-	char text[KEYS_TEXT_MAX];
-	char tmp[PATH_MAX];
-	struct at_keys *k = NULL;
-	struct seal_key *s;
-	struct stat st;
-	bool created = false;
-	unsigned id = 0, i;
-	enum at_err rc;
-	size_t len;
-	int fd = -1, n;
-
-	rc = keys_read(&k, path, &st, err, errlen);
-	if (rc)
-		goto out;
-	rc = AT_ERR_CONFIG;
-	if (k->nseal >= MAX_SEAL_KEYS) {
-		errf(err, errlen, "key file %s: already holds %d seal keys; retire an old one first",
-		     path, MAX_SEAL_KEYS);
-		goto out;
-	}
-	for (i = 0; i < k->nseal; i++)
-		if (k->seal[i].id > id)
-			id = k->seal[i].id;
-	if (id >= MAX_SEAL_ID) {
-		errf(err, errlen, "key file %s: seal key numbers are used up", path);
-		goto out;
-	}
-	id++;
-	s = &k->seal[k->nseal++];
-	s->id = id;
-	randombytes_buf(s->key, KEY_LEN);
-	k->current = id;
-	if (!keys_format(k, text, sizeof(text), &len)) {
-		errf(err, errlen, "key file %s: text too long", path);
-		rc = AT_ERR_INTERNAL;
-		goto out;
-	}
-
-	/* a temporary file in the same directory, then rename: readers see
-	 * the old file or the new one, never half of either */
-	n = snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errf(err, errlen, "key file %s: path too long", path);
-		goto out;
-	}
-	rc = AT_ERR_IO;
-	fd = mkstemp(tmp);	/* mode 0600, O_EXCL */
-	if (fd < 0) {
-		errf(err, errlen, "key file %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	created = true;
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC)) {
-		errf(err, errlen, "key file %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	/* root rotating the daemon's file must leave it readable to the daemon */
-	if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid)) {
-		errf(err, errlen, "key file %s: cannot keep owner %u:%u: %s", tmp,
-		     (unsigned)st.st_uid, (unsigned)st.st_gid, strerror(errno));
-		goto out;
-	}
-	rc = write_file(fd, text, len, tmp, err, errlen);
-	fd = -1;	/* closed by write_file */
-	if (rc)
-		goto out;
-	if (rename(tmp, path)) {
-		errf(err, errlen, "key file %s: %s", path, strerror(errno));
-		rc = AT_ERR_IO;
-		goto out;
-	}
-	created = false;
-	/* the new file is in place even if the directory sync fails */
-	*new_id = id;
-	rc = sync_dir(path, err, errlen);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	at_wipe(text, sizeof(text));
-	sodium_free(k);
+		at_wipe(out, AT_TOKEN_VALUE_LEN + 1);
 	return rc;
 }

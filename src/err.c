@@ -1,4 +1,7 @@
-/* err.c: names of the error codes, for logs. */
+/* err.c: names of the error codes, for logs, and error messages. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "err.h"
 
 static const char *const err_names[AT_ERR__MAX] = {
@@ -28,4 +31,15 @@ const char *at_err_str(enum at_err err)
 	if ((unsigned)err >= AT_ERR__MAX || !err_names[err])
 		return "unknown error";
 	return err_names[err];
+}
+
+void at_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -1,6 +1,5 @@
 /* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 
 #include <fcgiapp.h>
 
+#include "buf.h"
 #include "front.h"
 #include "log.h"
 
@@ -97,7 +97,7 @@ enum at_err at_front_listen(const struct at_settings *s, int *fd, char *err, siz
 	*fd = systemd_fd();
 	if (*fd >= 0) {
 		if (!is_socket(*fd)) {
-			snprintf(err, errlen, "LISTEN_FDS: fd %d is not a socket", *fd);
+			at_errf(err, errlen, "LISTEN_FDS: fd %d is not a socket", *fd);
 			return AT_ERR_CONFIG;
 		}
 		return AT_OK;
@@ -108,19 +108,19 @@ enum at_err at_front_listen(const struct at_settings *s, int *fd, char *err, siz
 			unlink(l);
 		*fd = FCGX_OpenSocket(l, LISTEN_BACKLOG);
 		if (*fd < 0) {
-			snprintf(err, errlen, "listen %s: %s", l, strerror(errno));
+			at_errf(err, errlen, "listen %s: %s", l, strerror(errno));
 			return AT_ERR_IO;
 		}
 		if (l[0] == '/' && chmod(l, s->socket_mode)) {
-			snprintf(err, errlen, "chmod %s: %s", l, strerror(errno));
+			at_errf(err, errlen, "chmod %s: %s", l, strerror(errno));
 			close(*fd);
 			return AT_ERR_IO;
 		}
 		return AT_OK;
 	}
 	if (!is_socket(0)) {
-		snprintf(err, errlen, "fd 0 is not a socket: give --listen HOST:PORT or PATH, "
-			 "or start apitokend from spawn-fcgi, mod_fcgid or systemd");
+		at_errf(err, errlen, "fd 0 is not a socket: give --listen HOST:PORT or PATH, "
+			"or start apitokend from spawn-fcgi, mod_fcgid or systemd");
 		return AT_ERR_CONFIG;
 	}
 	*fd = 0;
@@ -171,23 +171,6 @@ static void front_drain(struct front *f)
 		;
 }
 
-/* Append to a fixed header block; false once it is full. */
-static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static bool head_add(char *head, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(head + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len)
-		return false;
-	*len += (size_t)n;
-	return true;
-}
-
 /* Append strings as they are (no format to parse); false once full. */
 static bool head_put(char *head, size_t size, size_t *len, const char *const *parts, size_t n)
 {
@@ -215,12 +198,12 @@ static void front_write(struct front *f, const struct at_request *req,
 	size_t len = 0, i;
 	bool ok;
 
-	ok = head_add(head, sizeof(head), &len, "Status: %d %s\r\n", resp->status,
-		      at_status_reason(resp->status));
+	ok = at_appendf(head, sizeof(head), &len, "Status: %d %s\r\n", resp->status,
+			at_status_reason(resp->status));
 	if (body)
-		ok = ok && head_add(head, sizeof(head), &len,
-				    "Content-Type: %s\r\nContent-Length: %zu\r\n",
-				    resp->content_type, resp->body.len);
+		ok = ok && at_appendf(head, sizeof(head), &len,
+				      "Content-Type: %s\r\nContent-Length: %zu\r\n",
+				      resp->content_type, resp->body.len);
 	/* responses hold tokens and account data: never cache them */
 	ok = ok && head_put(head, sizeof(head), &len, (const char *const[]){
 		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" }, 1);

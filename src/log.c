@@ -31,12 +31,12 @@ enum at_err at_log_open(const char *target, char *err, size_t errlen)
 	}
 	fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		snprintf(err, errlen, "log file %s: %s", target, strerror(errno));
+		at_errf(err, errlen, "log file %s: %s", target, strerror(errno));
 		return AT_ERR_IO;
 	}
 	/* every writer uses fd 2: swapping it is atomic for them */
 	if (dup2(fd, STDERR_FILENO) < 0) {
-		snprintf(err, errlen, "log file %s: %s", target, strerror(errno));
+		at_errf(err, errlen, "log file %s: %s", target, strerror(errno));
 		close(fd);
 		return AT_ERR_IO;
 	}

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 		w->ctx.keyring = &kr.current;
 		if (at_db_open(&w->ctx.db, &settings)) {
 			fprintf(stderr, "apitokend: out of memory\n");
-			goto stop;
+			goto out;
 		}
 		/* a database that is down at start is not fatal: workers
 		 * answer 503 and reconnect when it is back */
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		if ((errno = pthread_create(&w->thread, NULL, worker_main, w))) {
 			fprintf(stderr, "apitokend: start worker: %s\n", strerror(errno));
 			at_db_free(w->ctx.db);
-			goto stop;
+			goto out;
 		}
 		w->started = true;
 	}
@@ -210,14 +210,16 @@ int main(int argc, char **argv)
 		break;
 	}
 	status = 0;
-stop:
-	at_front_stop(fd);
-	for (i = 0; i < settings.workers && workers; i++)
-		if (workers[i].started)
-			pthread_join(workers[i].thread, NULL);
-	free(workers);
-	at_log_info("apitokend stopped");
 out:
+	/* workers: the front was listening, threads may be running */
+	if (workers) {
+		at_front_stop(fd);
+		for (i = 0; i < settings.workers; i++)
+			if (workers[i].started)
+				pthread_join(workers[i].thread, NULL);
+		free(workers);
+		at_log_info("apitokend stopped");
+	}
 	while (kr.n)
 		at_keys_free(kr.all[--kr.n]);
 	if (fd > 0)

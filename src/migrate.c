@@ -58,7 +58,7 @@ static enum at_err list_files(const char *dir, struct version_list *out, char *e
 		return AT_ERR_NOMEM;
 	d = opendir(dir);
 	if (!d) {
-		snprintf(err, errlen, "migrations %s: %s", dir, strerror(errno));
+		at_errf(err, errlen, "migrations %s: %s", dir, strerror(errno));
 		return AT_ERR_IO;
 	}
 	while ((de = readdir(d))) {
@@ -66,8 +66,8 @@ static enum at_err list_files(const char *dir, struct version_list *out, char *e
 			continue;
 		if (out->n == MIGRATION_MAX_FILES) {
 			closedir(d);
-			snprintf(err, errlen, "migrations %s: more than %d files", dir,
-				 MIGRATION_MAX_FILES);
+			at_errf(err, errlen, "migrations %s: more than %d files", dir,
+				MIGRATION_MAX_FILES);
 			return AT_ERR_IO;
 		}
 		memcpy(out->v[out->n++], version, VERSION_MAX);
@@ -112,20 +112,20 @@ static enum at_err read_file(const char *path, struct at_buf *b, char *err, size
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		at_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return AT_ERR_IO;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (at_buf_append(b, chunk, (size_t)n)) {
-			snprintf(err, errlen, "%s: larger than %u bytes", path,
-				 MIGRATION_MAX_BYTES);
+			at_errf(err, errlen, "%s: larger than %u bytes", path,
+				MIGRATION_MAX_BYTES);
 			close(fd);
 			return AT_ERR_IO;
 		}
 	}
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		at_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return AT_ERR_IO;
 	}
 	return AT_OK;
@@ -140,7 +140,7 @@ static enum at_err apply_one(struct at_db *db, const char *dir, const char *vers
 	enum at_err rc;
 
 	if (snprintf(path, sizeof(path), "%s/%s.sql", dir, version) >= (int)sizeof(path)) {
-		snprintf(err, errlen, "%s: path too long", dir);
+		at_errf(err, errlen, "%s: path too long", dir);
 		return AT_ERR_IO;
 	}
 	at_buf_init(&sql, MIGRATION_MAX_BYTES);
@@ -148,12 +148,12 @@ static enum at_err apply_one(struct at_db *db, const char *dir, const char *vers
 		goto out;
 	if ((rc = at_db_run_script(db, sql.data ? sql.data : "", sql.len, inner,
 				   sizeof(inner)))) {
-		snprintf(err, errlen, "%s: %s", path, inner);
+		at_errf(err, errlen, "%s: %s", path, inner);
 		goto out;
 	}
 	p = AT_DB_P_STR(version);
 	if ((rc = at_db_exec(db, AT_STMT_MIGRATION_ADD, &p, 1, NULL)))
-		snprintf(err, errlen, "record %s: %s", version, at_db_error(db));
+		at_errf(err, errlen, "record %s: %s", version, at_db_error(db));
 out:
 	at_buf_release(&sql);
 	return rc;
@@ -165,27 +165,32 @@ enum at_err at_migrate(struct at_db *db, const char *dir, FILE *report, unsigned
 	struct version_list files = { 0 }, done = { 0 };
 	struct at_db_rows rows;
 	enum at_err rc;
+	/* a failure that has no message of its own is the database's */
+	bool db_failed = false;
 	size_t i;
 	bool more;
 
 	*applied = 0;
 	if ((rc = list_files(dir, &files, err, errlen)))
 		goto out;
+	db_failed = true;
 	if ((rc = at_db_query(db, AT_STMT_MIGRATION_LOCK, NULL, 0, &rows)))
-		goto dberr;
+		goto out;
 	rc = at_db_rows_next(&rows, &more);
 	if (!rc && (!more || at_db_rows_int(&rows, 0) != 1)) {
 		at_db_rows_release(&rows);
-		snprintf(err, errlen, "another migration holds the lock; try again");
+		at_errf(err, errlen, "another migration holds the lock; try again");
 		rc = AT_ERR_CONFLICT;
+		db_failed = false;
 		goto out;
 	}
 	at_db_rows_release(&rows);
 	if (rc)
-		goto dberr;
+		goto out;
 	if ((rc = at_db_exec(db, AT_STMT_MIGRATION_TABLE, NULL, 0, NULL)) ||
 	    (rc = list_applied(db, &done)))
-		goto dberr;
+		goto out;
+	db_failed = false;
 	for (i = 0; i < files.n; i++) {
 		if (applied_has(&done, files.v[i]))
 			continue;
@@ -198,10 +203,9 @@ enum at_err at_migrate(struct at_db *db, const char *dir, FILE *report, unsigned
 	if (at_db_exec(db, AT_STMT_MIGRATION_UNLOCK, NULL, 0, NULL)) {
 		/* released with the connection anyway */
 	}
-	goto out;
-dberr:
-	snprintf(err, errlen, "database: %s", at_db_error(db));
 out:
+	if (rc && db_failed)
+		at_errf(err, errlen, "database: %s", at_db_error(db));
 	free(files.v);
 	free(done.v);
 	return rc;

@@ -1,19 +1,15 @@
 /* settings.c: the INI file and its environment overrides.
  *
- * The only file that includes ini.h.  libinih reads lines of at most
- * INI_MAX_LINE (200) bytes as built by Debian; the readers below refuse a
- * longer line instead of letting it be split into two bogus ones.
+ * The file is read by inifile.c; this file knows its keys and values.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
 #include "buf.h"
+#include "inifile.h"
 #include "settings.h"
 
 #define ENV_PREFIX "APITOKEND_"
@@ -75,19 +71,6 @@ void at_settings_init(struct at_settings *s)
 	s->max_icon = 5u * 1000 * 1000;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Strict unsigned parse: digits only, in range, in the given base. */
 static bool parse_ull(const char *v, int base, unsigned long long lo,
 		      unsigned long long hi, unsigned long long *out)
@@ -124,83 +107,92 @@ static bool parse_bool(const char *v, bool *out)
 	return false;
 }
 
+/* The values of an enum key, by name, in the enum's order. */
+static const char *const reveal_names[] = {
+	[AT_REVEAL_ALLOW] = "allow", [AT_REVEAL_NEVER] = "never",
+};
+static const char *const level_names[] = {
+	[AT_LOG_ERROR] = "error", [AT_LOG_WARN] = "warn", [AT_LOG_INFO] = "info",
+	[AT_LOG_DEBUG] = "debug",
+};
+#define NAMES(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool parse_name(const char *v, const char *const *names, size_t n, unsigned *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = (unsigned)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 static enum at_err set_key(struct at_settings *s, const struct key *k,
 			   const char *value, char *err, size_t errlen)
 {
 	char *field = (char *)s + k->offset;
 	unsigned long long n = 0;
+	unsigned u;
 	bool b;
 
 	switch (k->type) {
 	case K_STR:
 		if (!at_strlcpy(field, value, k->size))
-			goto bad;
+			break;
 		return AT_OK;
 	case K_UINT:
-		if (!parse_ull(value, 10, k->min, k->max, &n))
-			goto bad;
-		*(unsigned *)(void *)field = (unsigned)n;
-		return AT_OK;
 	case K_OCTAL:
-		if (!parse_ull(value, 8, k->min, k->max, &n))
-			goto bad;
-		*(unsigned *)(void *)field = (unsigned)n;
-		return AT_OK;
 	case K_SIZE:
-		if (!parse_ull(value, 10, k->min, k->max, &n))
-			goto bad;
-		*(size_t *)(void *)field = (size_t)n;
+		if (!parse_ull(value, k->type == K_OCTAL ? 8 : 10, k->min, k->max, &n))
+			break;
+		if (k->type == K_SIZE)
+			*(size_t *)(void *)field = (size_t)n;
+		else
+			*(unsigned *)(void *)field = (unsigned)n;
 		return AT_OK;
 	case K_BOOL:
 		if (!parse_bool(value, &b))
-			goto bad;
+			break;
 		*(bool *)(void *)field = b;
 		return AT_OK;
 	case K_REVEAL:
-		if (!strcmp(value, "allow"))
-			s->reveal = AT_REVEAL_ALLOW;
-		else if (!strcmp(value, "never"))
-			s->reveal = AT_REVEAL_NEVER;
-		else
-			goto bad;
+		if (!parse_name(value, reveal_names, NAMES(reveal_names), &u))
+			break;
+		s->reveal = (enum at_reveal)u;
 		return AT_OK;
 	case K_LOGLEVEL:
-		if (!strcmp(value, "error"))
-			s->log_level = AT_LOG_ERROR;
-		else if (!strcmp(value, "warn"))
-			s->log_level = AT_LOG_WARN;
-		else if (!strcmp(value, "info"))
-			s->log_level = AT_LOG_INFO;
-		else if (!strcmp(value, "debug"))
-			s->log_level = AT_LOG_DEBUG;
-		else
-			goto bad;
+		if (!parse_name(value, level_names, NAMES(level_names), &u))
+			break;
+		s->log_level = (enum at_log_level)u;
 		return AT_OK;
 	}
-bad:
+	/* the value did not fit its key */
 	switch (k->type) {
 	case K_STR:
-		seterr(err, errlen, "[%s] %s: value longer than %zu bytes",
-		       k->section, k->name, k->size - 1);
+		at_errf(err, errlen, "[%s] %s: value longer than %zu bytes",
+			k->section, k->name, k->size - 1);
 		break;
 	case K_UINT:
 	case K_SIZE:
-		seterr(err, errlen, "[%s] %s: not a number from %llu to %llu",
-		       k->section, k->name, k->min, k->max);
+		at_errf(err, errlen, "[%s] %s: not a number from %llu to %llu",
+			k->section, k->name, k->min, k->max);
 		break;
 	case K_OCTAL:
-		seterr(err, errlen, "[%s] %s: not an octal mode from 0 to 0777",
-		       k->section, k->name);
+		at_errf(err, errlen, "[%s] %s: not an octal mode from 0 to 0777",
+			k->section, k->name);
 		break;
 	case K_BOOL:
-		seterr(err, errlen, "[%s] %s: not true or false", k->section, k->name);
+		at_errf(err, errlen, "[%s] %s: not true or false", k->section, k->name);
 		break;
 	case K_REVEAL:
-		seterr(err, errlen, "[%s] %s: not allow or never", k->section, k->name);
+		at_errf(err, errlen, "[%s] %s: not allow or never", k->section, k->name);
 		break;
 	case K_LOGLEVEL:
-		seterr(err, errlen, "[%s] %s: not error, warn, info or debug",
-		       k->section, k->name);
+		at_errf(err, errlen, "[%s] %s: not error, warn, info or debug",
+			k->section, k->name);
 		break;
 	}
 	return AT_ERR_CONFIG;
@@ -214,7 +206,7 @@ enum at_err at_settings_set(struct at_settings *s, const char *section, const ch
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, key))
 			return set_key(s, &keys[i], value, err, errlen);
-	seterr(err, errlen, "[%s] %s: unknown key", section, key);
+	at_errf(err, errlen, "[%s] %s: unknown key", section, key);
 	return AT_ERR_CONFIG;
 }
 
@@ -243,7 +235,7 @@ enum at_err at_settings_parse_string(struct at_settings *s, const char *text, ch
 	int line = at_ini_parse_string(text, load_cb, &st);
 
 	if (line && !st.rc) {
-		snprintf(err, errlen, "line %d: syntax error or line too long", line);
+		at_errf(err, errlen, "line %d: syntax error or line too long", line);
 		return AT_ERR_CONFIG;
 	}
 	return line ? st.rc : AT_OK;
@@ -277,7 +269,7 @@ enum at_err at_settings_load(struct at_settings *s, const char *path, char *err,
 	if (path && *path) {
 		fp = fopen(path, "r");
 		if (!fp) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			at_errf(err, errlen, "%s: %s", path, strerror(errno));
 			return AT_ERR_CONFIG;
 		}
 		/* the callback's message names the key; add the file and line */
@@ -288,12 +280,12 @@ enum at_err at_settings_load(struct at_settings *s, const char *path, char *err,
 		fclose(fp);
 		if (line) {
 			if (line < 0)
-				seterr(err, errlen, "%s: cannot read it", path);
+				at_errf(err, errlen, "%s: cannot read it", path);
 			else if (inner[0])
-				seterr(err, errlen, "%s:%d: %s", path, line, inner);
+				at_errf(err, errlen, "%s:%d: %s", path, line, inner);
 			else
-				seterr(err, errlen, "%s:%d: syntax error or line too long",
-				       path, line);
+				at_errf(err, errlen, "%s:%d: syntax error or line too long",
+					path, line);
 			return AT_ERR_CONFIG;
 		}
 	}
@@ -304,102 +296,9 @@ enum at_err at_settings_load(struct at_settings *s, const char *path, char *err,
 		if (!v)
 			continue;
 		if (set_key(s, &keys[i], v, inner, sizeof(inner))) {
-			seterr(err, errlen, "%s: %s", name, inner);
+			at_errf(err, errlen, "%s: %s", name, inner);
 			return AT_ERR_CONFIG;
 		}
 	}
 	return AT_OK;
-}
-
-/* fgets that refuses over-long lines: libinih would otherwise read the
- * rest of such a line as a line of its own. */
-struct reader {
-	FILE *fp;
-	const char *str;
-	bool too_long;
-};
-
-static char *reader_check(struct reader *r, char *line, int num)
-{
-	size_t len = strlen(line);
-
-	if (len == (size_t)num - 1 && line[len - 1] != '\n') {
-		r->too_long = true;
-		return NULL;
-	}
-	return line;
-}
-
-static char *read_fp(char *str, int num, void *stream)
-{
-	struct reader *r = stream;
-
-	if (!fgets(str, num, r->fp))
-		return NULL;
-	/* the last line of a file may lack its newline without being long */
-	if (feof(r->fp))
-		return str;
-	return reader_check(r, str, num);
-}
-
-static char *read_str(char *str, int num, void *stream)
-{
-	struct reader *r = stream;
-	const char *nl;
-	size_t len;
-
-	if (!*r->str)
-		return NULL;
-	nl = strchr(r->str, '\n');
-	len = nl ? (size_t)(nl - r->str) + 1 : strlen(r->str);
-	if (len > (size_t)num - 1) {
-		r->too_long = true;
-		return NULL;
-	}
-	memcpy(str, r->str, len);
-	str[len] = '\0';
-	r->str += len;
-	return str;
-}
-
-/* Count lines read so far to report where an over-long line stopped us. */
-struct counted {
-	struct reader r;
-	char *(*read)(char *, int, void *);
-	int lines;
-};
-
-static char *read_counted(char *str, int num, void *stream)
-{
-	struct counted *c = stream;
-	char *p = c->read(str, num, &c->r);
-
-	c->lines++;
-	return p;
-}
-
-static int parse(struct counted *c, at_ini_cb cb, void *ud)
-{
-	int rc = ini_parse_stream(read_counted, c, cb, ud);
-
-	if (rc == 0 && c->r.too_long)
-		return c->lines;
-	return rc;
-}
-
-int at_ini_parse_fp(FILE *fp, at_ini_cb cb, void *ud)
-{
-	struct counted c = { { fp, NULL, false }, read_fp, 0 };
-	int rc = parse(&c, cb, ud);
-
-	if (rc == 0 && ferror(fp))
-		return -1;
-	return rc;
-}
-
-int at_ini_parse_string(const char *text, at_ini_cb cb, void *ud)
-{
-	struct counted c = { { NULL, text, false }, read_str, 0 };
-
-	return parse(&c, cb, ud);
 }

@@ -47,32 +47,35 @@ static size_t decode(const unsigned char *s, size_t n, wint_t *cp)
  * Rejects overlong forms, surrogates and code points above U+10FFFF. */
 size_t at_utf8_seq(const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0];
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t len, i;
 
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	/* the second byte's range (Unicode Table 3-7) keeps out overlong
+	 * forms, surrogates and code points above U+10FFFF */
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
 			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0;
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xF4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return len;
 }
 
 bool at_utf8_valid(const char *s, size_t len)

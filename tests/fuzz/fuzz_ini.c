@@ -1,4 +1,4 @@
-/* libFuzzer harness: the INI reader (libinih behind settings.c) and every
+/* libFuzzer harness: the INI reader (libinih behind inifile.c) and every
  * key's value parser. */
 #include <stddef.h>
 #include <stdint.h>

@@ -75,6 +75,31 @@ static void test_strlcpy(void **state)
 	assert_false(at_strlcpy(d, "x", 0));
 }
 
+static void test_appendf_fills_a_fixed_buffer(void **state)
+{
+	char b[12];
+	size_t len = 0;
+
+	(void)state;
+	assert_true(at_appendf(b, sizeof(b), &len, "%s=%d", "a", 1));
+	assert_true(at_appendf(b, sizeof(b), &len, ";%s", "bcd"));
+	assert_int_equal(len, 7);
+	assert_string_equal(b, "a=1;bcd");
+	/* 7 + 5 would leave no room for the NUL: refused, len kept */
+	assert_false(at_appendf(b, sizeof(b), &len, "%s", "efghi"));
+	assert_int_equal(len, 7);
+	assert_true(at_appendf(b, sizeof(b), &len, "%s", "efgh"));
+	assert_int_equal(len, 11);
+	assert_string_equal(b, "a=1;bcdefgh");
+	/* full: nothing more fits, but nothing does */
+	assert_false(at_appendf(b, sizeof(b), &len, "x"));
+	assert_true(at_appendf(b, sizeof(b), &len, "%s", ""));
+	assert_int_equal(len, 11);
+	len = sizeof(b);
+	assert_false(at_appendf(b, sizeof(b), &len, "x"));
+	assert_int_equal(len, sizeof(b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +107,7 @@ int main(void)
 		cmocka_unit_test(test_max_is_enforced),
 		cmocka_unit_test(test_secret_reset_zeroes),
 		cmocka_unit_test(test_strlcpy),
+		cmocka_unit_test(test_appendf_fills_a_fixed_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* test_crypto.c: unit tests of crypto.c (ids, token values, checksum,
- * hash, seal/open, key file).
+ * hash, seal/open) and keyfile.c (the key file).
  *
  * Checksum known answers are built by hand: a value whose CRC32 is a chosen
  * number is made by solving the CRC's linear system over GF(2), so the
