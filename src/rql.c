@@ -1,5 +1,5 @@
-/* rql.c: the query string of a list → SQL WHERE and ORDER BY with bound
- * parameters.
+/* rql.c: the query string of a list, and the filter of a bulk action →
+ * SQL WHERE and ORDER BY with bound parameters.
  *
  * Three passes over three files: this one splits and decodes the query
  * string and reads order=, select=, limit=, offset= and render(); the rest
@@ -7,7 +7,9 @@
  * calls, groups and field=value shortcuts, knowing nothing of fields and
  * enforcing the depth and node limits; rql_sql.c walks the tree against the
  * resource table and appends SQL made only of table fragments, operators,
- * parentheses and '?'.
+ * parentheses and '?'.  A bulk action's filter is filter text alone: it
+ * goes through the same two passes, and may not carry what only a list
+ * has (order, select, paging, render()).
  *
  * Decisions, following mpt-rql-net (RqlParser.cs, RqlExpressionReducer.cs)
  * where it has an answer:
@@ -297,6 +299,51 @@ static enum at_err parse_query(struct parser *p, const char *query)
 	return emit_filter(p, &top);
 }
 
+/* A term of the top level that a query string would have read as one of
+ * its other parameters: field=value on order, select, limit or offset, or
+ * a call of render. */
+static bool list_param(const struct node *n)
+{
+	static const char *const names[] = { "order", "select", "limit", "offset" };
+	size_t i;
+
+	if (n->kind == N_CALL)
+		return rql_name_eq(n->text, n->len, "render");
+	if (n->kind != N_SHORT)
+		return false;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (rql_name_eq(n->text, n->len, names[i]))
+			return true;
+	return false;
+}
+
+/* The text is not split on '&' nor percent-decoded: a JSON string has no
+ * %26 to keep a quoted '&' in its value, and needs no encoding. */
+static enum at_err parse_filter(struct parser *p, const char *text)
+{
+	struct at_rql_query *q = p->q;
+	const struct node *k;
+	struct node top;
+	size_t len = strlen(text);
+	enum at_err rc;
+
+	if (len > AT_RQL_MAX_QUERY)
+		return rql_fail(q, "filter", "the filter is longer than %d bytes",
+				AT_RQL_MAX_QUERY);
+	if (!at_utf8_valid(text, len))
+		return rql_fail(q, "filter", "the filter is not valid UTF-8");
+	if (blank(text))
+		return rql_fail(q, "filter", "the filter is empty");
+	memcpy(p->text, text, len + 1);
+	p->len = len;
+	if ((rc = parse_filter_text(p, &top)))
+		return rc;
+	for (k = top.kids; k; k = k->next)
+		if (list_param(k))
+			return rql_fail(q, "filter", "a filter takes no select/order/limit");
+	return emit_filter(p, &top);
+}
+
 /* ---- interface -------------------------------------------------------------- */
 
 void at_rql_init(struct at_rql_query *q)
@@ -307,8 +354,9 @@ void at_rql_init(struct at_rql_query *q)
 	q->limit = AT_RQL_LIMIT_DEFAULT;
 }
 
-enum at_err at_rql_parse(struct at_rql_query *q, const struct at_rql_resource *res,
-			 const char *query)
+/* filter: text is a bulk action's filter rather than a query string. */
+static enum at_err run(struct at_rql_query *q, const struct at_rql_resource *res,
+		       const char *text, bool filter)
 {
 	struct parser *p;
 	enum at_err rc;
@@ -318,12 +366,16 @@ enum at_err at_rql_parse(struct at_rql_query *q, const struct at_rql_resource *r
 		return AT_ERR_NOMEM;
 	p->q = q;
 	p->res = res;
-	p->key = "rql";
+	/* errors in the filter text are the field's that carried it */
+	p->key = filter ? "filter" : "rql";
 	p->s = NULL;
 	p->len = p->i = p->nnodes = 0;
 	p->have_order = p->have_limit = p->have_offset = false;
 	p->text[0] = p->orig[0] = '\0';
-	rc = parse_query(p, query);
+	if (filter)
+		rc = parse_filter(p, text ? text : "");
+	else
+		rc = parse_query(p, text);
 	/* "" rather than NULL, so the caller may always read the text */
 	if (!rc && !q->where.data)
 		rc = at_buf_puts(&q->where, "");
@@ -331,6 +383,18 @@ enum at_err at_rql_parse(struct at_rql_query *q, const struct at_rql_resource *r
 		rc = rql_fail(q, p->key, "the filter is too long");
 	free(p);
 	return rc;
+}
+
+enum at_err at_rql_parse(struct at_rql_query *q, const struct at_rql_resource *res,
+			 const char *query)
+{
+	return run(q, res, query, false);
+}
+
+enum at_err at_rql_parse_filter(struct at_rql_query *q, const struct at_rql_resource *res,
+				const char *text)
+{
+	return run(q, res, text, true);
 }
 
 bool at_rql_selected(const struct at_rql_query *q, const struct at_rql_resource *res,

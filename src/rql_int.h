@@ -44,7 +44,7 @@ struct scope {
 struct parser {
 	struct at_rql_query *q;
 	const struct at_rql_resource *res;
-	const char *key;	/* error key of the filter text */
+	const char *key;	/* error key of the filter text: "rql" or "filter" */
 	char *s;		/* filter text; quoted values unescaped in place */
 	size_t len;
 	size_t i;
