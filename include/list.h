@@ -6,7 +6,7 @@
 
 #include "db.h"
 #include "json.h"
-#include "router.h"
+#include "ctx.h"
 
 #define AT_LIST_LIMIT_DEFAULT 10
 #define AT_LIST_LIMIT_MAX 1000
