@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "db.h"
+#include "domain.h"
 #include "http.h"
 #include "problem.h"
 #include "settings.h"
@@ -46,6 +47,11 @@ struct at_ctx {
 	void (*after)(struct at_ctx *ctx);
 	char touch_id[AT_ID_MAX];			/* token whose lastAccessAt is stale */
 };
+
+/* d for a call into the domain layer on behalf of this request: its
+ * caller acts, its client address, User-Agent and traceId are the
+ * origin, refusals land in ctx->problem. */
+void at_ctx_dom(struct at_ctx *ctx, struct at_dom *d);
 
 /* rc unchanged; when it is a database failure, the server's message goes
  * to ctx->problem's internal cause (the log), never to the client. */

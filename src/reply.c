@@ -59,3 +59,19 @@ enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *ob
 	json_object_put(obj);
 	return rc;
 }
+
+void at_ctx_dom(struct at_ctx *ctx, struct at_dom *d)
+{
+	*d = (struct at_dom){
+		.db = ctx->db,
+		.keys = ctx->keys,
+		.settings = ctx->settings,
+		.actor = &ctx->caller,
+		.origin = {
+			.ip = ctx->req->remote_addr,
+			.user_agent = ctx->req->user_agent,
+			.request_id = ctx->req->trace_id,
+		},
+		.problem = &ctx->problem,
+	};
+}
