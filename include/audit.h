@@ -97,6 +97,10 @@ AT_MUST_CHECK enum at_err at_audit_may_post(const struct at_dom *d);
 /* Does p follow the rules?  A field error in d->problem for each rule it
  * breaks (missing fields are the parser's to name). */
 bool at_audit_post_valid(const struct at_dom *d, const struct at_audit_post *p);
+/* The record of p: in the chain of the actor's own account (an extension
+ * speaks only of its own objects), by d's actor, from d's origin. */
+void at_audit_post_record(const struct at_dom *d, const struct at_audit_post *p,
+			  struct at_audit_record *r);
 /* Check p against the rules (a field error in d->problem for each
  * broken one; AT_ERR_INVALID) and append it to the actor's account's
  * chain in a transaction of its own; id receives the record's id. */

@@ -384,16 +384,10 @@ static enum at_err post_tx(void *arg)
 	return at_audit_append(j->d->db, j->d->keys, &j->r, j->id);
 }
 
-enum at_err at_audit_post(const struct at_dom *d, const struct at_audit_post *p, char *id)
+void at_audit_post_record(const struct at_dom *d, const struct at_audit_post *p,
+			  struct at_audit_record *r)
 {
-	struct post_job j = { .d = d, .id = id };
-	enum at_err rc;
-
-	if ((rc = at_audit_may_post(d)))
-		return rc;
-	if (!p->event || !p->summary || !p->object_id || !at_audit_post_valid(d, p))
-		return AT_ERR_INVALID;
-	j.r = (struct at_audit_record){
+	*r = (struct at_audit_record){
 		.event = p->event,
 		.summary = p->summary,
 		.details = p->details,
@@ -405,6 +399,18 @@ enum at_err at_audit_post(const struct at_dom *d, const struct at_audit_post *p,
 		.object_revision = -1,
 		.documents = p->documents,
 	};
-	at_audit_actor_dom(&j.r, d);
+	at_audit_actor_dom(r, d);
+}
+
+enum at_err at_audit_post(const struct at_dom *d, const struct at_audit_post *p, char *id)
+{
+	struct post_job j = { .d = d, .id = id };
+	enum at_err rc;
+
+	if ((rc = at_audit_may_post(d)))
+		return rc;
+	if (!p->event || !p->summary || !p->object_id || !at_audit_post_valid(d, p))
+		return AT_ERR_INVALID;
+	at_audit_post_record(d, p, &j.r);
 	return at_db_transact(d->db, post_tx, &j);
 }
