@@ -27,20 +27,18 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_db_rows *rows,
 
 /* Client and Vendor callers read their own account's records, Operations
  * every record; an RQL filter only narrows that. */
+static const struct at_list_scope every_account = {
+	AT_TPL_AUDIT_LIST, AT_TPL_AUDIT_COUNT, AT_STMT_AUDIT_TOTAL_ALL
+};
+static const struct at_list_scope own_account = {
+	AT_TPL_AUDIT_LIST_ACCOUNT, AT_TPL_AUDIT_COUNT_ACCOUNT, AT_STMT_AUDIT_TOTAL_ACCOUNT
+};
+
 enum at_err at_audit_list(struct at_ctx *ctx)
 {
-	static const struct at_list_scope all = {
-		AT_TPL_AUDIT_LIST, AT_TPL_AUDIT_COUNT, AT_STMT_AUDIT_TOTAL_ALL
-	};
-	static const struct at_list_scope own = {
-		AT_TPL_AUDIT_LIST_ACCOUNT, AT_TPL_AUDIT_COUNT_ACCOUNT, AT_STMT_AUDIT_TOTAL_ACCOUNT
-	};
-	struct at_list_spec spec = {
-		.res = &at_rql_audit,
-		.write = list_write,
-	};
+	struct at_list_spec spec = { .res = &at_rql_audit, .write = list_write };
 
-	return at_list_reply_confined(ctx, &spec, &all, &own);
+	return at_list_reply_confined(ctx, &spec, &every_account, &own_account);
 }
 
 enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,

@@ -91,39 +91,58 @@ static void write_record(struct at_jw *w, const struct at_db_rows *rows,
 	at_jw_object_end(w);
 }
 
+/* A placeholder's path as render() has always taken it: dotted segments,
+ * none empty or longer than SEGMENT_MAX, one trailing dot forgiven. */
+static bool path_ok(const char *p)
+{
+	size_t seg;
+
+	while (*p) {
+		seg = strcspn(p, ".");
+		if (!seg || seg > SEGMENT_MAX)
+			return false;
+		p += seg;
+		if (*p)
+			p++;
+	}
+	return true;
+}
+
 /* {{a.b.c}}: the value at that path of the record, as text into out;
  * false when the path names nothing (the placeholder then stays). */
 static bool lookup_path(const struct at_jv *root, const char *path, size_t len,
 			struct at_buf *out)
 {
-	const struct at_jv *cur = root;
-	char key[SEGMENT_MAX + 1];
-	size_t seg, n;
+	const struct at_jv *v = root, *parent = root;
+	char *p, *key, *dot;
 	const char *s;
+	size_t n;
 
-	while (len) {
-		seg = 0;
-		while (seg < len && path[seg] != '.')
-			seg++;
-		if (seg == 0 || seg > SEGMENT_MAX || at_jv_type(cur) != AT_JV_OBJECT)
-			return false;
-		memcpy(key, path, seg);
-		key[seg] = '\0';
-		if (!at_jv_get(cur, key, &cur))
-			return false;
-		path += seg;
-		len -= seg;
-		if (len) {
-			path++;
-			len--;
+	at_buf_reset(out);
+	if (at_buf_append(out, path, len) || at_buf_append(out, "", 1))
+		return false;
+	p = out->data;
+	if (!path_ok(p))
+		return false;
+	if (len && p[len - 1] == '.')
+		p[len - 1] = '\0';
+	/* the parent by path, then the member: a null member is found */
+	if (*p) {
+		key = p;
+		if ((dot = strrchr(p, '.'))) {
+			*dot = '\0';
+			parent = at_jv_path(root, p);
+			key = dot + 1;
 		}
+		if (!at_jv_get(parent, key, &v))
+			return false;
 	}
 	at_buf_reset(out);
-	if ((s = at_jv_str(cur, &n)))
+	if ((s = at_jv_str(v, &n)))
 		return !at_buf_append(out, s, n);
-	if (at_jv_type(cur) == AT_JV_NULL)
+	if (at_jv_type(v) == AT_JV_NULL)
 		return !at_buf_puts(out, "null");
-	if (at_jv_text(out, cur))
+	if (at_jv_text(out, v))
 		return false;
 	/* what fitted in the value's buffer of old */
 	if (out->len > VALUE_MAX) {
