@@ -67,7 +67,7 @@ void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
 size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
 		      bool paging, struct at_db_param *p);
 
-/* ---- being retired with the json-c tree (list_tree.c) ---- */
+/* ---- being retired with the json-c tree (reply_tree.c) ---- */
 /* The envelope of at_list_reply with render()ed elements. */
 AT_MUST_CHECK enum at_err at_list_reply_tree(struct at_ctx *ctx, const struct at_list_spec *spec,
 					     const struct at_rql_query *q,

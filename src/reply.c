@@ -47,19 +47,6 @@ void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w)
 	at_jw_init(w, &resp->body);
 }
 
-enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *obj)
-{
-	struct at_response *resp = ctx->resp;
-	enum at_err rc;
-
-	resp->status = status;
-	at_strlcpy(resp->content_type, "application/json", sizeof(resp->content_type));
-	at_buf_reset(&resp->body);
-	rc = at_json_render(&resp->body, obj);
-	json_object_put(obj);
-	return rc;
-}
-
 void at_ctx_dom(struct at_ctx *ctx, struct at_dom *d)
 {
 	*d = (struct at_dom){

@@ -1,8 +1,20 @@
-/* list_tree.c: being retired: lists whose elements are json-c trees
- * (at_list_spec.render).  Goes with the last such renderer. */
+/* reply_tree.c: being retired: replies built as json-c trees
+ * (at_reply_json, lists with at_list_spec.render).  Goes with the last
+ * renderer that builds one; every other reply is written with at_jw. */
 #include "json.h"
 #include "list.h"
 #include "rql.h"
+
+enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *obj)
+{
+	struct at_jw w;
+	enum at_err rc;
+
+	at_reply_begin(ctx, status, &w);
+	rc = at_json_render(&ctx->resp->body, obj);
+	json_object_put(obj);
+	return rc;
+}
 
 struct at_paging {
 	long long limit;
