@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "db_columns.h"
 #include "domain.h"
 
 #define AT_AUDIT_ID_LEN 23	/* AUD-dddd-dddd-dddd-dddd */
@@ -51,18 +52,10 @@ AT_MUST_CHECK enum at_err at_audit_append(struct at_db *db, const struct at_keys
 /* Actor and origin of r: who acts in d and where the change came from. */
 void at_audit_actor_dom(struct at_audit_record *r, const struct at_dom *d);
 
-/* The order of AUDIT_COLUMNS in db.c. */
-enum audit_col {
-	AC_ID, AC_ACCOUNT_ID, AC_SEQ, AC_EVENT, AC_TIMESTAMP, AC_SUMMARY, AC_DETAILS,
-	AC_OBJECT_ID, AC_OBJECT_NAME, AC_OBJECT_TYPE, AC_OBJECT_REVISION,
-	AC_ACTOR_ID, AC_ACTOR_NAME, AC_ACTOR_ACCOUNT_ID, AC_ACTOR_ACCOUNT_NAME,
-	AC_IP, AC_USER_AGENT, AC_REQUEST_ID, AC_DOCUMENTS, AC_PREV_HASH, AC_HASH,
-	AC__MAX
-};
-
 /* What a record's hash covers: every column before the hashes, in
- * column order, as text (NULL for SQL NULL; the timestamp in its ISO
- * form, so that the database's text for a DATETIME does not matter). */
+ * column order (AT_AUDIT_COLUMNS), as text: NULL for SQL NULL, the
+ * timestamp in its ISO form, so that the database's text for a DATETIME
+ * does not matter. */
 struct at_audit_canon {
 	const char *f[AC_DOCUMENTS + 1];
 };

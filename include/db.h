@@ -1,10 +1,10 @@
 /* db.h: the database layer.
  *
  * db.c is the only file that includes mysql.h.  All SQL the server runs
- * lives in one statement table indexed by enum at_stmt and is prepared
- * once per connection; every value travels as a bound parameter.  A
- * worker owns one struct at_db: connections are never shared between
- * threads.
+ * lives in one statement table indexed by enum at_stmt (db_stmt.c) and
+ * is prepared once per connection; every value travels as a bound
+ * parameter.  A worker owns one struct at_db: connections are never
+ * shared between threads.
  *
  * Lost connections are handled here: a call that finds the server gone
  * drops the connection and returns AT_ERR_UNAVAILABLE; the next call tries
@@ -81,7 +81,7 @@ enum at_stmt {
 	AT_STMT__MAX
 };
 
-/* Templates of statements assembled from fixed parts (see db.c). */
+/* Templates of statements assembled from fixed parts (see db_stmt.c). */
 enum at_tpl {
 	AT_TPL_TOKEN_LIST,		/* Operations: every account, Deleted too */
 	AT_TPL_TOKEN_COUNT,

@@ -12,7 +12,7 @@
 /* A placeholder's path segment: at most this many bytes. */
 #define SEGMENT_MAX 63
 
-static const char *col(const struct at_db_rows *rows, enum audit_col c)
+static const char *col(const struct at_db_rows *rows, enum at_audit_col c)
 {
 	return at_db_rows_str(rows, c, NULL);
 }

@@ -13,6 +13,7 @@
 #include <mysqld_error.h>
 
 #include "db.h"
+#include "db_stmt.h"
 #include "log.h"
 
 /* an RQL filter of 256 nodes binds at most as many values */
@@ -35,235 +36,6 @@
 	"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES," \
 	"NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO," \
 	"NO_ENGINE_SUBSTITUTION', join_cache_level = 0"
-
-/* The columns of a token as tokens.c reads them (enum token_col there). */
-#define TOKEN_COLUMNS \
-	"t.id, t.name, t.description, t.status, t.has_icon, t.last_access_at, t.revision," \
-	" t.created_at, t.created_by_id, t.created_by_name," \
-	" t.updated_at, t.updated_by_id, t.updated_by_name," \
-	" t.enabled_at, t.enabled_by_id, t.enabled_by_name," \
-	" t.disabled_at, t.disabled_by_id, t.disabled_by_name," \
-	" t.deleted_at, t.deleted_by_id, t.deleted_by_name," \
-	" a.id, a.name, a.type, a.status" \
-	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
-/* The columns of an audit record as audit.c reads them (enum audit_col). */
-#define AUDIT_COLUMNS \
-	"r.id, r.account_id, r.seq, r.event, r.timestamp, r.summary, r.details," \
-	" r.object_id, r.object_name, r.object_type, r.object_revision," \
-	" r.actor_id, r.actor_name, r.actor_account_id, r.actor_account_name," \
-	" r.request_ip, r.request_user_agent, r.request_id, r.documents, r.prev_hash, r.hash" \
-	" FROM audit_records r"
-#define MODULE_COLUMNS "m.id, m.name, m.description, m.code, m.account_types, m.revision"
-
-/* Every statement the programs run.  Never built from input. */
-static const char *const stmt_sql[AT_STMT__MAX] = {
-	[AT_STMT_PING] = "SELECT 1",
-	/* one migrator at a time; the lock dies with its connection */
-	[AT_STMT_MIGRATION_LOCK] = "SELECT GET_LOCK('apitokend.migrate', 60)",
-	[AT_STMT_MIGRATION_UNLOCK] = "SELECT RELEASE_LOCK('apitokend.migrate')",
-	[AT_STMT_MIGRATION_TABLE] =
-		"CREATE TABLE IF NOT EXISTS schema_migrations ("
-		" version VARCHAR(64) NOT NULL PRIMARY KEY,"
-		" applied_at DATETIME(3) NOT NULL"
-		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
-	[AT_STMT_MIGRATION_LIST] = "SELECT version FROM schema_migrations ORDER BY version",
-	[AT_STMT_MIGRATION_ADD] =
-		"INSERT INTO schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(3))",
-	[AT_STMT_ACCOUNT_GET] = "SELECT id, name, type, status FROM accounts WHERE id = ?",
-	[AT_STMT_ACCOUNT_INSERT] =
-		"INSERT INTO accounts (id, name, type, status, created_at)"
-		" VALUES (?, ?, ?, 'Active', UTC_TIMESTAMP(3))",
-	[AT_STMT_ACCOUNT_LIST] =
-		"SELECT a.id, a.type, a.status, a.name,"
-		" (SELECT GROUP_CONCAT(am.module_id ORDER BY am.module_id) FROM account_modules am"
-		" WHERE am.account_id = a.id) FROM accounts a ORDER BY a.id",
-	[AT_STMT_USER_INSERT] =
-		"INSERT INTO users (id, account_id, name, email, status, created_at)"
-		" VALUES (?, ?, ?, ?, 'Active', UTC_TIMESTAMP(3))",
-	[AT_STMT_USER_MODULE_ADD] =
-		"INSERT IGNORE INTO user_modules (user_id, module_id) VALUES (?, ?)",
-	[AT_STMT_MODULE_INSERT] =
-		"INSERT INTO modules (id, code, name, description, account_types, revision)"
-		" VALUES (?, ?, ?, ?, ?, 1)",
-	[AT_STMT_MODULE_PATH_ADD] =
-		"INSERT IGNORE INTO module_paths (module_id, path_prefix) VALUES (?, ?)",
-	/* in batches, so a big table never sits in one result */
-	[AT_STMT_TOKENS_TO_RESEAL] =
-		"SELECT id, sealed, seal_key_id FROM tokens"
-		" WHERE sealed IS NOT NULL AND seal_key_id <> ? ORDER BY id LIMIT 200",
-	[AT_STMT_TOKEN_RESEAL] =
-		"UPDATE tokens SET sealed = ?, seal_key_id = ? WHERE id = ? AND seal_key_id = ?",
-	[AT_STMT_MODULE_OF_ACCOUNT] =
-		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
-		" WHERE am.account_id = ? AND m.id = ?",
-	/* A token caller in one round trip: the token and its account on
-	 * every row, one row per module it holds (in no particular order;
-	 * auth.c sorts), one row with NULL modules when it holds none. */
-#define AUTH_TOKEN_COLUMNS \
-	"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status," \
-	" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE," \
-	" m.id, m.code"
-#define AUTH_TOKEN_FROM \
-	" FROM tokens t JOIN accounts a ON a.id = t.account_id" \
-	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
-	" LEFT JOIN modules m ON m.id = tm.module_id"
-	[AT_STMT_AUTH_TOKEN] = AUTH_TOKEN_COLUMNS AUTH_TOKEN_FROM " WHERE t.id = ?",
-	/* at most once a minute per token; the condition also keeps workers
-	 * that race on one token from writing twice */
-	[AT_STMT_AUTH_TOKEN_TOUCH] =
-		"UPDATE tokens SET last_access_at = UTC_TIMESTAMP(3) WHERE id = ?"
-		" AND status = 'Active' AND (last_access_at IS NULL"
-		" OR last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
-	/* verify, the hot path: AT_STMT_AUTH_TOKEN and, on each module's
-	 * rows, the path prefixes it grants (one row per path) */
-	[AT_STMT_VERIFY_PATHS] =
-		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
-		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
-		" tm.module_id, NULL, mp.path_prefix"
-		" FROM tokens t JOIN accounts a ON a.id = t.account_id"
-		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
-		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
-	[AT_STMT_AUTH_USER] =
-		"SELECT u.status, u.name, a.id, a.name, a.type, a.status"
-		" FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = ?",
-	/* a user holds a module only while the account has it enabled */
-	[AT_STMT_AUTH_USER_MODULES] =
-		"SELECT m.id, m.code FROM user_modules um"
-		" JOIN account_modules am ON am.module_id = um.module_id AND am.account_id = ?"
-		" JOIN modules m ON m.id = um.module_id WHERE um.user_id = ? ORDER BY m.id",
-	[AT_STMT_TOKEN_INSERT] =
-		"INSERT INTO tokens (id, account_id, name, description, status,"
-		" secret_hash, sealed, seal_key_id, revision,"
-		" created_at, created_by_id, created_by_name)"
-		" VALUES (?, ?, ?, ?, 'Active', ?, ?, ?, 1, UTC_TIMESTAMP(3), ?, ?)",
-	[AT_STMT_TOKEN_MODULE_ADD] =
-		"INSERT INTO token_modules (token_id, module_id) VALUES (?, ?)",
-	/* totals are kept, not counted: COUNT(*) per list is what a big
-	 * account cannot afford */
-	[AT_STMT_TOKEN_COUNT_BUMP] =
-		"INSERT INTO account_token_counts (account_id, tokens, tokens_all)"
-		" VALUES (?, 1, 1) ON DUPLICATE KEY UPDATE"
-		" tokens = tokens + 1, tokens_all = tokens_all + 1",
-	[AT_STMT_TOKEN_COUNT_DROP] =
-		"UPDATE account_token_counts SET tokens = tokens - 1 WHERE account_id = ?",
-	[AT_STMT_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " WHERE t.id = ?",
-	/* lock the token only; the account row stays free for others */
-	[AT_STMT_TOKEN_LOCK] = "SELECT revision FROM tokens WHERE id = ? FOR UPDATE",
-	[AT_STMT_TOKEN_MODULES] =
-		"SELECT m.id, m.name FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
-		" WHERE tm.token_id = ? ORDER BY m.id",
-	[AT_STMT_TOKEN_SEALED] = "SELECT sealed, seal_key_id FROM tokens WHERE id = ?",
-	[AT_STMT_TOKEN_TOTAL_ACCOUNT] =
-		"SELECT COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)",
-	[AT_STMT_TOKEN_TOTAL_ALL] =
-		"SELECT COALESCE(SUM(tokens_all), 0) FROM account_token_counts",
-	[AT_STMT_TOKEN_UPDATE] =
-		"UPDATE tokens SET name = ?, description = ?, has_icon = ?, revision = revision + 1,"
-		" updated_at = UTC_TIMESTAMP(3), updated_by_id = ?, updated_by_name = ?"
-		" WHERE id = ?",
-	[AT_STMT_TOKEN_MODULES_CLEAR] = "DELETE FROM token_modules WHERE token_id = ?",
-	[AT_STMT_TOKEN_ENABLE] =
-		"UPDATE tokens SET status = 'Active', revision = revision + 1,"
-		" enabled_at = UTC_TIMESTAMP(3), enabled_by_id = ?, enabled_by_name = ?"
-		" WHERE id = ? AND status = 'Disabled'",
-	[AT_STMT_TOKEN_DISABLE] =
-		"UPDATE tokens SET status = 'Disabled', revision = revision + 1,"
-		" disabled_at = UTC_TIMESTAMP(3), disabled_by_id = ?, disabled_by_name = ?"
-		" WHERE id = ? AND status = 'Active'",
-	/* soft delete: the row stays for Operations, the secret goes */
-	[AT_STMT_TOKEN_DELETE] =
-		"UPDATE tokens SET status = 'Deleted', secret_hash = NULL, sealed = NULL,"
-		" seal_key_id = NULL, revision = revision + 1,"
-		" deleted_at = UTC_TIMESTAMP(3), deleted_by_id = ?, deleted_by_name = ?"
-		" WHERE id = ? AND status <> 'Deleted'",
-	[AT_STMT_TOKEN_ICON_SET] =
-		"INSERT INTO token_icons (token_id, content_type, data, updated_at)"
-		" VALUES (?, ?, ?, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE"
-		" content_type = VALUES(content_type), data = VALUES(data),"
-		" updated_at = VALUES(updated_at)",
-	[AT_STMT_TOKEN_ICON_CLEAR] = "DELETE FROM token_icons WHERE token_id = ?",
-	[AT_STMT_TOKEN_ICON_FLAG] =
-		"UPDATE tokens SET has_icon = ?, revision = revision + 1,"
-		" updated_at = UTC_TIMESTAMP(3), updated_by_id = ?, updated_by_name = ?"
-		" WHERE id = ?",
-	[AT_STMT_TOKEN_ICON_GET] = "SELECT content_type, data FROM token_icons WHERE token_id = ?",
-	[AT_STMT_ACCOUNT_MODULES] =
-		"SELECT " MODULE_COLUMNS " FROM account_modules am"
-		" JOIN modules m ON m.id = am.module_id WHERE am.account_id = ? ORDER BY m.id",
-	[AT_STMT_ACCOUNT_MODULE_ADD] =
-		"INSERT IGNORE INTO account_modules (account_id, module_id) VALUES (?, ?)",
-	[AT_STMT_ACCOUNT_MODULE_DROP] =
-		"DELETE FROM account_modules WHERE account_id = ? AND module_id = ?",
-	/* Deleted tokens keep their modules: they are history */
-	[AT_STMT_TOKENS_WITH_MODULE] =
-		"SELECT t.id FROM tokens t JOIN token_modules tm ON tm.token_id = t.id"
-		" WHERE t.account_id = ? AND tm.module_id = ? AND t.status <> 'Deleted' ORDER BY t.id",
-	[AT_STMT_TOKEN_MODULE_DROP] =
-		"DELETE FROM token_modules WHERE token_id = ? AND module_id = ?",
-	[AT_STMT_TOKEN_TOUCH_UPDATED] =
-		"UPDATE tokens SET revision = revision + 1, updated_at = UTC_TIMESTAMP(3),"
-		" updated_by_id = ?, updated_by_name = ? WHERE id = ?",
-	[AT_STMT_MODULE_GET] = "SELECT " MODULE_COLUMNS " FROM modules m WHERE m.id = ?",
-	/* an exclusive lock on the chain head, made on first use: INSERT
-	 * IGNORE would take a shared one and two writers would deadlock */
-	[AT_STMT_AUDIT_HEAD_ENSURE] =
-		"INSERT INTO audit_chain_heads (account_id, seq, hash) VALUES (?, 0, ?)"
-		" ON DUPLICATE KEY UPDATE seq = seq",
-	[AT_STMT_AUDIT_HEAD_LOCK] =
-		"SELECT seq, hash, last_at FROM audit_chain_heads WHERE account_id = ? FOR UPDATE",
-	[AT_STMT_AUDIT_HEAD_SET] =
-		"UPDATE audit_chain_heads SET seq = ?, hash = ?, last_at = ? WHERE account_id = ?",
-	[AT_STMT_AUDIT_INSERT] =
-		"INSERT INTO audit_records (id, account_id, seq, event, timestamp, summary,"
-		" details, object_id, object_name, object_type, object_revision, actor_id,"
-		" actor_name, actor_account_id, actor_account_name, request_ip,"
-		" request_user_agent, request_id, documents, prev_hash, hash)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[AT_STMT_AUDIT_GET] = "SELECT " AUDIT_COLUMNS " WHERE r.id = ?",
-	/* the chain head's seq is the account's record count */
-	[AT_STMT_AUDIT_TOTAL_ACCOUNT] =
-		"SELECT COALESCE((SELECT seq FROM audit_chain_heads WHERE account_id = ?), 0)",
-	[AT_STMT_AUDIT_TOTAL_ALL] = "SELECT COALESCE(SUM(seq), 0) FROM audit_chain_heads",
-	[AT_STMT_AUDIT_CHAINS] = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
-	[AT_STMT_AUDIT_CHAIN_PAGE] =
-		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
-};
-
-/* Templates for statements assembled from fixed parts: a WHERE and an
- * ORDER BY that the RQL module built from its field tables, never from
- * request text.  Each %s is filled in order (WHERE, then ORDER BY). */
-static const char *const tpl_sql[AT_TPL__MAX] = {
-	/* tokens first, in the order's index, accounts looked up per row: left
-	 * to itself MariaDB reads the 4 accounts first and sorts every token */
-	[AT_TPL_TOKEN_LIST] =
-		"SELECT STRAIGHT_JOIN " TOKEN_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_TOKEN_COUNT] =
-		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE %s",
-	/* the caller's confinement comes first, the filter can only narrow it */
-	[AT_TPL_TOKEN_LIST_ACCOUNT] =
-		"SELECT " TOKEN_COLUMNS " WHERE t.account_id = ? AND t.status <> 'Deleted'"
-		" AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_TOKEN_COUNT_ACCOUNT] =
-		"SELECT COUNT(*) FROM tokens t JOIN accounts a ON a.id = t.account_id"
-		" WHERE t.account_id = ? AND t.status <> 'Deleted' AND (%s)",
-	[AT_TPL_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_records r WHERE %s",
-	[AT_TPL_AUDIT_LIST_ACCOUNT] =
-		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_AUDIT_COUNT_ACCOUNT] =
-		"SELECT COUNT(*) FROM audit_records r WHERE r.account_id = ? AND (%s)",
-	/* the object's own account only: an extension's record naming a
-	 * token of another account must not show up in that token's trail */
-	[AT_TPL_AUDIT_LIST_OBJECT] =
-		"SELECT " AUDIT_COLUMNS " WHERE r.object_id = ? AND r.account_id = ? AND (%s)"
-		" ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_AUDIT_COUNT_OBJECT] =
-		"SELECT COUNT(*) FROM audit_records r WHERE r.object_id = ? AND r.account_id = ?"
-		" AND (%s)",
-	[AT_TPL_MODULE_LIST] =
-		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-	[AT_TPL_MODULE_COUNT] = "SELECT COUNT(*) FROM modules m WHERE %s",
-};
 
 /* Prepared assembled statements, reused while their text recurs (a
  * settings page sends the same few filters over and over). */
@@ -557,7 +329,7 @@ void at_db_free(struct at_db *db)
 
 static enum at_err db_stmt(struct at_db *db, enum at_stmt id, MYSQL_STMT **out)
 {
-	const char *sql = stmt_sql[id];
+	const char *sql = at_db_stmt_sql[id];
 	enum at_err rc;
 	MYSQL_STMT *st = NULL;
 
@@ -600,8 +372,8 @@ static enum at_err db_dynamic(struct at_db *db, enum at_tpl tpl, const char *whe
 		return rc;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	/* the templates are this file's constants, the parts the RQL module's */
-	n = snprintf(sql, sizeof(sql), tpl_sql[tpl], where && *where ? where : "TRUE",
+	/* the templates are db_stmt.c's constants, the parts the RQL module's */
+	n = snprintf(sql, sizeof(sql), at_db_tpl_sql[tpl], where && *where ? where : "TRUE",
 		     order ? order : "");
 #pragma GCC diagnostic pop
 	if (n < 0 || (size_t)n >= sizeof(sql))

@@ -2,13 +2,11 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "db_columns.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
 #include "rql.h"
-
-/* MODULE_COLUMNS in db.c */
-enum module_col { MC_ID, MC_NAME, MC_DESCRIPTION, MC_CODE, MC_ACCOUNT_TYPES, MC_REVISION };
 
 /* Is field name shown?  Every field when there is no select (q NULL). */
 static bool shown(const struct at_rql_query *q, const char *name)

@@ -1,7 +1,7 @@
 /* rql_tokens.c: the RQL field table of API tokens.
  *
- * Aliases as in db.c TOKEN_COLUMNS: tokens t JOIN accounts a.  Every SQL
- * fragment here is a constant; rql.c pastes only these.
+ * Aliases as in db_stmt.c TOKEN_COLUMNS: tokens t JOIN accounts a.
+ * Every SQL fragment here is a constant; rql.c pastes only these.
  */
 #include "rql.h"
 

@@ -11,6 +11,7 @@
 
 #include "handlers.h"
 #include "audit.h"
+#include "db_columns.h"
 #include "json.h"
 #include "list.h"
 #include "log.h"
@@ -19,13 +20,6 @@
 #include "tokens.h"
 
 #define ID_TRIES 8
-
-/* The order of TOKEN_COLUMNS in db.c. */
-enum token_col {
-	TC_ID, TC_NAME, TC_DESCRIPTION, TC_STATUS, TC_HAS_ICON, TC_LAST_ACCESS, TC_REVISION,
-	TC_EVENTS,	/* created, updated, enabled, disabled, deleted: at, by_id, by_name */
-	TC_ACCOUNT_ID = TC_EVENTS + 15, TC_ACCOUNT_NAME, TC_ACCOUNT_TYPE, TC_ACCOUNT_STATUS,
-};
 
 static const char *const event_names[] = { "created", "updated", "enabled", "disabled",
 					     "deleted" };

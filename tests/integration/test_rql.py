@@ -1126,7 +1126,7 @@ class ModuleCatalogue(RqlBase):
 
 # -- EXPLAIN ------------------------------------------------------------------
 
-# The statements of the default lists, as src/db.c's templates make them
+# The statements of the default lists, as src/db_stmt.c's templates make them
 # with TRUE for the empty filter and the RQL module's default order and
 # limit (include/rql.h AT_RQL_LIMIT_DEFAULT); the bench list asks for 50.
 TOKEN_COLUMNS = (
@@ -1250,9 +1250,12 @@ ANALYZE TABLE accounts, tokens, audit_records;
         return plan
 
     def test_templates_match_db_c(self):
-        # the statements above are db.c's: fail loudly if it changes
-        with open(os.path.join(ROOT, "src", "db.c"), encoding="utf-8") as f:
-            src = f.read()
+        # the statements above are db_stmt.c's, run in db.c's session:
+        # fail loudly if either changes
+        src = ""
+        for name in ("db.c", "db_stmt.c"):
+            with open(os.path.join(ROOT, "src", name), encoding="utf-8") as f:
+                src += f.read()
         for frag in (' WHERE t.account_id = ? AND t.status <> \'Deleted\'"\n\t\t" AND (%s)'
                      ' ORDER BY %s LIMIT ? OFFSET ?"',
                      '" WHERE %s ORDER BY %s LIMIT ? OFFSET ?"',
