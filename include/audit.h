@@ -32,7 +32,7 @@ struct at_audit_record {
 	const char *account_id;		/* the chain: the object's account */
 	const char *object_id;
 	const char *object_name;	/* or NULL */
-	const char *object_type;	/* "ApiToken" */
+	const char *object_type;	/* "ApiToken", or NULL */
 	long long object_revision;	/* < 0 for none */
 	const char *actor_id;
 	const char *actor_name;

@@ -169,11 +169,12 @@ static bool parse_post(struct at_ctx *ctx, const struct at_jv *body, struct at_a
 			 &p->details) && ok;
 	if (!at_jv_get(body, "object", &object) || at_jv_type(object) != AT_JV_OBJECT) {
 		at_problem_field(&ctx->problem, "object",
-				 "The object must be {\"id\", \"objectType\", \"name\"?}.");
+				 "The object must be {\"id\", \"objectType\"?, \"name\"?}.");
 		ok = false;
 	} else {
 		ok = text_member(ctx, object, "id", "object.id", 64, true, &p->object_id) && ok;
-		ok = text_member(ctx, object, "objectType", "object.objectType", 64, true,
+		/* platform clients send none: stored NULL, shown absent */
+		ok = text_member(ctx, object, "objectType", "object.objectType", 64, false,
 				 &p->object_type) && ok;
 		ok = text_member(ctx, object, "name", "object.name", 255, false,
 				 &p->object_name) && ok;

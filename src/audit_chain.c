@@ -162,7 +162,7 @@ enum at_err at_audit_append(struct at_db *db, const struct at_keys *keys,
 		p[6] = AT_DB_P_OPT(r->details);
 		p[7] = AT_DB_P_STR(r->object_id);
 		p[8] = AT_DB_P_OPT(r->object_name);
-		p[9] = AT_DB_P_STR(r->object_type);
+		p[9] = AT_DB_P_OPT(r->object_type);
 		p[10] = r->object_revision < 0 ? AT_DB_P_NULL() : AT_DB_P_INT(r->object_revision);
 		p[11] = AT_DB_P_STR(r->actor_id);
 		p[12] = AT_DB_P_STR(r->actor_name);

@@ -565,6 +565,39 @@ class Extensions(AuditBase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertNotIn("BROKEN", proc.stdout)
 
+    def test_object_type_is_optional(self):
+        # what platform clients send: no objectType, and members we do not keep
+        body = {"event": "extensions.e2e.test",
+                "object": {"id": self.vendor_acc, "name": "Fabrikam Software"},
+                "details": "{{object.name}} tested", "summary": "e2e",
+                "actor": {"type": "system", "id": "system"}, "payload": {"key": "value"}}
+        for label, obj in (("absent", body["object"]),
+                           ("null", dict(body["object"], objectType=None)),
+                           ("empty", dict(body["object"], objectType=""))):
+            with self.subTest(objectType=label):
+                before = chain_seq(self.stack, self.vendor_acc)
+                st, h, rec = self.req("POST", RECORDS, dict(body, object=obj),
+                                      token=self.vendor_admin)
+                self.assertEqual(st, 201, rec)
+                self.assertEqual(rec["object"], {"id": self.vendor_acc,
+                                                 "name": "Fabrikam Software"})
+                self.assertEqual(chain_seq(self.stack, self.vendor_acc), before + 1)
+                stored = sql(self.stack, "SELECT object_type IS NULL FROM audit_records "
+                             f"WHERE id = '{rec['id']}'")
+                self.assertEqual(stored.stdout.strip(), "1")
+                st, _, got = self.req("GET", h["Location"], token=self.vendor_admin)
+                self.assertEqual(got, rec)
+                st, _, got = self.req("GET", f"{h['Location']}?render()",
+                                      token=self.vendor_admin)
+                self.assertEqual(got["details"], "Fabrikam Software tested")
+                st, _, lst = self.req("GET", f"{RECORDS}?eq(id,{rec['id']})",
+                                      token=self.vendor_admin)
+                self.assertEqual(lst["data"], [rec])
+        # a record without a type still chains and verifies
+        proc = ctl(self.stack, "audit", "verify")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertNotIn("BROKEN", proc.stdout)
+
     def test_extension_record_about_a_token_stays_out_of_its_trail(self):
         tok = self.create(SETTINGS)
         st, _, rec = self.req("POST", RECORDS,
@@ -605,8 +638,12 @@ class Extensions(AuditBase):
             ("details not a string", {"details": 7}, ["details"]),
             ("no object", {"object": None}, ["object"]),
             ("object not an object", {"object": "INV-1"}, ["object"]),
-            ("object without id and type", {"object": {"name": "x"}},
-             ["object.id", "object.objectType"]),
+            # objectType is optional (platform clients send none): only the id
+            ("object without id and type", {"object": {"name": "x"}}, ["object.id"]),
+            ("object type not a string", {"object": {"id": "X", "objectType": 5}},
+             ["object.objectType"]),
+            ("object type too long", {"object": {"id": "X", "objectType": "T" * 65}},
+             ["object.objectType"]),
             ("object id not a string", {"object": {"id": 5, "objectType": "T"}}, ["object.id"]),
             ("documents not an object", {"documents": [1, 2]}, ["documents"]),
             ("two bad fields", {"event": "nope", "summary": ""}, ["event", "summary"]),
