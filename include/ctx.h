@@ -66,6 +66,13 @@ typedef enum at_err (*at_query_take_fn)(struct at_ctx *ctx, const char *key, cha
 					void *ud);
 AT_MUST_CHECK enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud);
 
+struct at_rql_query;
+struct at_rql_resource;
+/* A one-object read's select=val applied to q (at_rql_select); a bad one
+ * is a 400 naming select. */
+AT_MUST_CHECK enum at_err at_query_select(struct at_ctx *ctx, struct at_rql_query *q,
+					  const struct at_rql_resource *res, const char *val);
+
 struct at_jw;
 /* Start a JSON reply: status, its content type, an empty body, and w
  * writing into it.  The handler writes one value and returns

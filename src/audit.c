@@ -57,29 +57,23 @@ enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
 	return at_list_reply(ctx, &spec);
 }
 
-/* One record's query: select=+documents/-documents and render(). */
+struct read_opts {
+	struct at_rql_query q;	/* its selected fields only */
+	bool render;
+};
+
+/* One record's query: the field select of the list, and render(). */
 static enum at_err take_read_opt(struct at_ctx *ctx, const char *key, char *val, void *arg)
 {
-	struct at_audit_view *v = arg;
-	char *p = val, *tok;
+	struct read_opts *o = arg;
 
 	if (!strcmp(key, "render()")) {
-		v->render = true;
+		o->render = true;
 		return AT_OK;
 	}
 	if (strcmp(key, "select"))
 		return AT_ERR_NOT_FOUND;
-	while ((tok = strsep(&p, ","))) {
-		if (!strcmp(tok, "documents") || !strcmp(tok, "+documents")) {
-			v->documents = true;
-		} else if (!strcmp(tok, "-documents")) {
-			v->documents = false;
-		} else if (*tok) {
-			at_problem_field(&ctx->problem, "select", "Unknown field '%.40s'.", tok);
-			return AT_ERR_INVALID;
-		}
-	}
-	return AT_OK;
+	return at_query_select(ctx, &o->q, &at_rql_audit, val);
 }
 
 /* Reply status with record id; another account's record is as absent
@@ -111,15 +105,29 @@ static enum at_err reply_record(struct at_ctx *ctx, const char *id,
 
 enum at_err at_audit_get(struct at_ctx *ctx)
 {
-	struct at_audit_view v = { .documents = true };
+	struct read_opts o = { .render = false };
+	struct at_audit_view v;
 	const char *id = ctx->params[0];
 	enum at_err rc;
 
-	if ((rc = at_query_each(ctx, take_read_opt, &v)))
-		return rc;
-	if (!at_id_valid(id, "AUD", 4))
-		return AT_ERR_NOT_FOUND;
-	return reply_record(ctx, id, &v, 200);
+	/* one record shows every field, documents too, unless told */
+	at_rql_init(&o.q);
+	o.q.selected = AT_RQL_SELECT_EVERY;
+	if ((rc = at_query_each(ctx, take_read_opt, &o)))
+		goto out;
+	if (!at_id_valid(id, "AUD", 4)) {
+		rc = AT_ERR_NOT_FOUND;
+		goto out;
+	}
+	v = (struct at_audit_view){
+		.q = &o.q,
+		.documents = at_rql_selected(&o.q, &at_rql_audit, "documents"),
+		.render = o.render,
+	};
+	rc = reply_record(ctx, id, &v, 200);
+out:
+	at_rql_release(&o.q);
+	return rc;
 }
 
 /* ---- records from outside: extensions ------------------------------------ */

@@ -3,6 +3,7 @@
 
 #include "ctx.h"
 #include "json.h"
+#include "rql.h"
 
 enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud)
 {
@@ -27,6 +28,16 @@ enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud)
 		return AT_ERR_INVALID;
 	}
 	return AT_OK;
+}
+
+enum at_err at_query_select(struct at_ctx *ctx, struct at_rql_query *q,
+			    const struct at_rql_resource *res, const char *val)
+{
+	enum at_err rc = at_rql_select(q, res, val);
+
+	if (rc == AT_ERR_INVALID)
+		at_problem_field(&ctx->problem, q->error.key, "%s", q->error.message);
+	return rc;
 }
 
 enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)

@@ -435,6 +435,45 @@ class Records(AuditBase):
         self.assertEqual(st, 200, one)
         self.assertNotIn("documents", one)
 
+    def test_one_record_takes_the_list_select(self):
+        tid = self.create(SETTINGS)["id"]
+        rid = self.trail(tid)["data"][0]["id"]
+        path = f"{RECORDS}/{rid}"
+        st, _, full = self.req("GET", path, token=self.client_admin)
+        self.assertEqual(st, 200, full)
+        every = {"id", "event", "timestamp", "summary", "object", "actor", "request",
+                 "documents"}
+        self.assertEqual(set(full) - {"details"}, every)
+        for q, keys in (
+                # plain names and +names add to what one record shows: all of it
+                ("select=object,actor", set(full)),
+                ("select=object%2Cactor", set(full)),
+                ("select=%2Bobject,%2Bactor.name", set(full)),
+                ("select=object%2Cactor%2Cdetails&render%28%29=", set(full)),
+                ("select=-object,-actor", set(full) - {"object", "actor"}),
+                ("select=-object%2C-actor", set(full) - {"object", "actor"}),
+                ("select=-documents&select=-request", set(full) - {"documents", "request"}),
+                ("select=-documents,documents", set(full)),
+                # id stays whatever select says
+                ("select=-id", set(full)),
+                ("select=-id,-event,-timestamp,-summary,-details,-object,-actor,-request,"
+                 "-documents", {"id"})):
+            with self.subTest(query=q):
+                st, _, one = self.req("GET", f"{path}?{q}", token=self.client_admin)
+                self.assertEqual(st, 200, one)
+                self.assertEqual(set(one), keys)
+                rendered = "render" in q
+                for k in keys - ({"details"} if rendered else set()):
+                    self.assertEqual(one[k], full[k], k)
+                if rendered:
+                    self.assertIn("{{actor.name}}", full["details"])
+                    self.assertNotIn("{{", one["details"])
+        for q in ("select=secrets", "select=-object.id", "select=object,,actor",
+                  "select=%FF"):
+            with self.subTest(query=q):
+                self.assertProblem(self.req("GET", f"{path}?{q}", token=self.client_admin),
+                                   400, "Bad Request", ["select"])
+
     def test_render(self):
         name = self.name("Rendered")
         st, _, c = self.req("POST", SETTINGS, {"name": name},
