@@ -128,29 +128,46 @@ enum at_err at_modules_list(struct at_ctx *ctx)
 	return at_list_reply(ctx, &spec);
 }
 
+/* One module's query: the field select of the list. */
+static enum at_err take_select(struct at_ctx *ctx, const char *key, char *val, void *arg)
+{
+	if (strcmp(key, "select"))
+		return AT_ERR_NOT_FOUND;
+	return at_query_select(ctx, arg, &at_rql_modules, val);
+}
+
 enum at_err at_modules_get(struct at_ctx *ctx)
 {
 	const char *id = ctx->params[0];
+	struct at_rql_query q;
 	struct at_db_param p;
 	struct at_db_rows rows;
 	struct at_jw w;
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = ops_only(ctx)) || (rc = at_query_each(ctx, NULL, NULL)))
+	if ((rc = ops_only(ctx)))
 		return rc;
-	if (!at_id_valid(id, "MOD", 1))
-		return AT_ERR_NOT_FOUND;
+	at_rql_init(&q);
+	q.selected = AT_RQL_SELECT_EVERY;
+	if ((rc = at_query_each(ctx, take_select, &q)))
+		goto out;
+	if (!at_id_valid(id, "MOD", 1)) {
+		rc = AT_ERR_NOT_FOUND;
+		goto out;
+	}
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_MODULE_GET, &p, 1, &rows)))
-		return at_db_failed(ctx, rc);
+		goto out;
 	if (!(rc = at_db_rows_next(&rows, &found)) && !found)
 		rc = AT_ERR_NOT_FOUND;
 	if (!rc) {
 		at_reply_begin(ctx, 200, &w);
-		write_module(&w, &rows, NULL);
+		write_module(&w, &rows, &q);
 		rc = at_jw_finish(&w);
 	}
 	at_db_rows_release(&rows);
+out:
+	at_rql_release(&q);
 	return at_db_failed(ctx, rc);
 }
