@@ -54,6 +54,12 @@ static void assert_str_param(const struct at_db_param *p, const char *want)
 	assert_memory_equal(p->s, want, p->len);
 }
 
+static void assert_int_param(const struct at_db_param *p, long long want)
+{
+	assert_int_equal(p->type, AT_DB_INT);
+	assert_int_equal(p->i, want);
+}
+
 static void test_operations_read_every_account(void **state)
 {
 	struct at_db_param stale[7], scope = AT_DB_P_INT(99);
@@ -97,62 +103,65 @@ static void test_others_read_their_own_account(void **state)
 	}
 }
 
+/* A list of res confined for a caller of type, its query parsed. */
+struct bound {
+	struct at_db_param scope;
+	struct at_list_spec spec;
+	struct at_rql_query q;
+};
+
+static void bind(struct bound *b, enum at_account_type type, const char *account,
+		 const struct at_rql_resource *res, const struct at_list_scope *all,
+		 const struct at_list_scope *own, const char *query)
+{
+	struct at_caller c;
+
+	caller(&c, type, account);
+	memset(b, 0, sizeof(*b));
+	b->spec.res = res;
+	at_list_confine(&c, all, own, &b->spec, &b->scope);
+	at_rql_init(&b->q);
+	assert_int_equal(at_rql_parse(&b->q, res, query), AT_OK);
+}
+
 /* Whatever the filter says about accounts, the caller's account is bound
  * first, then the filter's values, then limit and offset. */
 static void test_scope_comes_before_the_filter(void **state)
 {
-	struct at_db_param scope, p[16];
-	struct at_list_spec spec = { .res = &at_rql_audit };
-	struct at_rql_query q;
-	struct at_caller c;
-	size_t n;
+	struct at_db_param p[16];
+	struct bound b;
 
 	(void)state;
-	caller(&c, AT_ACCOUNT_VENDOR, "ACC-1111-1111");
-	at_list_confine(&c, &audit_all, &audit_own, &spec, &scope);
-	at_rql_init(&q);
-	assert_int_equal(at_rql_parse(&q, &at_rql_audit,
-				      "or(eq(actor.account.id,ACC-2222-2222),eq(event,x))"
-				      "&limit=5&offset=2"),
-			 AT_OK);
-	assert_int_equal(q.nparams, 2);
+	bind(&b, AT_ACCOUNT_VENDOR, "ACC-1111-1111", &at_rql_audit, &audit_all, &audit_own,
+	     "or(eq(actor.account.id,ACC-2222-2222),eq(event,x))&limit=5&offset=2");
+	assert_int_equal(b.q.nparams, 2);
 
-	n = at_list_params(&spec, &q, false, p);
-	assert_int_equal(n, 3);
+	assert_int_equal(at_list_params(&b.spec, &b.q, false, p), 3);
 	assert_str_param(&p[0], "ACC-1111-1111");
 	assert_str_param(&p[1], "ACC-2222-2222");
 	assert_str_param(&p[2], "x");
 
-	n = at_list_params(&spec, &q, true, p);
-	assert_int_equal(n, 5);
+	assert_int_equal(at_list_params(&b.spec, &b.q, true, p), 5);
 	assert_str_param(&p[0], "ACC-1111-1111");
-	assert_int_equal(p[3].type, AT_DB_INT);
-	assert_int_equal(p[3].i, 5);
-	assert_int_equal(p[4].type, AT_DB_INT);
-	assert_int_equal(p[4].i, 2);
-	at_rql_release(&q);
+	assert_int_param(&p[3], 5);
+	assert_int_param(&p[4], 2);
+	at_rql_release(&b.q);
 }
 
 /* Operations: no scope, the filter's values come first. */
 static void test_operations_bind_only_the_filter(void **state)
 {
-	struct at_db_param scope, p[16];
-	struct at_list_spec spec = { .res = &at_rql_tokens };
-	struct at_rql_query q;
-	struct at_caller c;
-	size_t n;
+	struct at_db_param p[16];
+	struct bound b;
 
 	(void)state;
-	caller(&c, AT_ACCOUNT_OPERATIONS, "ACC-0000-0001");
-	at_list_confine(&c, &token_all, &token_own, &spec, &scope);
-	at_rql_init(&q);
-	assert_int_equal(at_rql_parse(&q, &at_rql_tokens, "eq(name,abc)"), AT_OK);
-	n = at_list_params(&spec, &q, true, p);
-	assert_int_equal(n, 3);
+	bind(&b, AT_ACCOUNT_OPERATIONS, "ACC-0000-0001", &at_rql_tokens, &token_all, &token_own,
+	     "eq(name,abc)");
+	assert_int_equal(at_list_params(&b.spec, &b.q, true, p), 3);
 	assert_str_param(&p[0], "abc");
-	assert_int_equal(p[1].i, AT_RQL_LIMIT_DEFAULT);
-	assert_int_equal(p[2].i, 0);
-	at_rql_release(&q);
+	assert_int_param(&p[1], AT_RQL_LIMIT_DEFAULT);
+	assert_int_param(&p[2], 0);
+	at_rql_release(&b.q);
 }
 
 int main(void)
