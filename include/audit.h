@@ -88,7 +88,8 @@ bool at_audit_event_key_valid(const char *s);
  * records. */
 AT_MUST_CHECK enum at_err at_audit_may_post(const struct at_dom *d);
 /* Does p follow the rules?  A field error in d->problem for each rule it
- * breaks (missing fields are the parser's to name). */
+ * breaks.  Fields left NULL are not checked (missing ones are the
+ * parser's to name), so a parser may check as it goes. */
 bool at_audit_post_valid(const struct at_dom *d, const struct at_audit_post *p);
 /* The record of p: in the chain of the actor's own account (an extension
  * speaks only of its own objects), by d's actor, from d's origin. */

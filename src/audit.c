@@ -164,13 +164,15 @@ static bool text_member(struct at_ctx *ctx, const struct at_jv *obj, const char 
 }
 
 /* The body's fields into p; false with field errors in ctx->problem. */
-static bool parse_post(struct at_ctx *ctx, const struct at_jv *body, struct at_audit_post *p,
-		       struct at_buf *docs_text, enum at_err *rc)
+static bool parse_post(struct at_ctx *ctx, const struct at_dom *d, const struct at_jv *body,
+		       struct at_audit_post *p, struct at_buf *docs_text, enum at_err *rc)
 {
 	const struct at_jv *object = NULL, *docs = NULL;
 	bool ok = true;
 
 	ok = text_member(ctx, body, "event", "event", 255, true, &p->event) && ok;
+	/* the event's rules at once, so that its errors come first */
+	ok = at_audit_post_valid(d, p) && ok;
 	ok = text_member(ctx, body, "summary", "summary", AT_AUDIT_SUMMARY_CHARS, true,
 			 &p->summary) && ok;
 	ok = text_member(ctx, body, "details", "details", AT_AUDIT_DETAILS_CHARS, false,
@@ -221,8 +223,7 @@ enum at_err at_audit_create(struct at_ctx *ctx)
 	}
 	/* compact text of a part of the body: never more than twice its size */
 	at_buf_init(&docs_text, 2 * b->len + 64);
-	ok = parse_post(ctx, body, &p, &docs_text, &rc);
-	ok = at_audit_post_valid(&d, &p) && ok;
+	ok = parse_post(ctx, &d, body, &p, &docs_text, &rc);
 	if (rc)
 		goto out;
 	if (!ok) {

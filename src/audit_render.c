@@ -108,6 +108,30 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+/* A placeholder naming an object or array has always been filled with
+ * its JSON text with every '/' written "\/" (json-c's default); in
+ * compact JSON a '/' stands only inside a string, where "\/" is what
+ * it means. */
+static enum at_err slash_escape(struct at_buf *b)
+{
+	struct at_buf t;
+	const char *p, *s;
+	enum at_err rc = AT_OK;
+
+	if (!b->data || !strchr(b->data, '/'))
+		return AT_OK;
+	at_buf_init(&t, b->max);
+	for (s = b->data; !rc && (p = strchr(s, '/')); s = p + 1)
+		if (!(rc = at_buf_append(&t, s, (size_t)(p - s))))
+			rc = at_buf_append(&t, "\\/", 2);
+	if (!rc && !(rc = at_buf_puts(&t, s))) {
+		at_buf_reset(b);
+		rc = at_buf_append(b, t.data, t.len);
+	}
+	at_buf_release(&t);
+	return rc;
+}
+
 /* {{a.b.c}}: the value at that path of the record, as text into out;
  * false when the path names nothing (the placeholder then stays). */
 static bool lookup_path(const struct at_jv *root, const char *path, size_t len,
@@ -142,7 +166,7 @@ static bool lookup_path(const struct at_jv *root, const char *path, size_t len,
 		return !at_buf_append(out, s, n);
 	if (at_jv_type(v) == AT_JV_NULL)
 		return !at_buf_puts(out, "null");
-	if (at_jv_text(out, v))
+	if (at_jv_text(out, v) || slash_escape(out))
 		return false;
 	/* what fitted in the value's buffer of old */
 	if (out->len > VALUE_MAX) {
@@ -164,7 +188,8 @@ static enum at_err fill(const struct at_jv *full, const char *s, struct at_buf *
 	*res = NULL;
 	if (!s || !strstr(s, "{{"))
 		return AT_OK;
-	at_buf_init(&val, 64 * 1024);
+	/* as large as the record's text: {{}} names all of it */
+	at_buf_init(&val, 64u << 20);
 	while (!rc && (open = strstr(s, "{{")) && (close = strstr(open + 2, "}}"))) {
 		rc = at_buf_append(b, s, (size_t)(open - s));
 		if (!rc)

@@ -604,6 +604,29 @@ class Extensions(AuditBase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertNotIn("BROKEN", proc.stdout)
 
+    def test_render_fills_what_a_path_names(self):
+        docs = {"s": "a/b", "n": None, "t": True, "i": 7, "arr": [1, "x"], "o": {"k": "v/w"}}
+        details = ("{{documents.s}}|{{documents.n}}|{{documents.t}}|{{documents.i}}|"
+                   "{{documents.arr}}|{{documents.o}}|{{documents.o.k}}|{{object.name}}|"
+                   "{{documents.}}|{{documents..s}}|{{.documents}}|{{documents.s.x}}|"
+                   "{{documents.nope}}|{{ documents.s }}|{{documents.s")
+        st, h, rec = self.req("POST", RECORDS, self.record(details=details, documents=docs),
+                              token=self.vendor_admin)
+        self.assertEqual(st, 201, rec)
+        st, _, got = self.req("GET", f"{h['Location']}?render()&select=-documents",
+                              token=self.vendor_admin)
+        self.assertEqual(st, 200, got)
+        self.assertNotIn("documents", got)
+        parts = got["details"].split("|")
+        self.assertEqual(parts[:5] + parts[6:8], ["a/b", "null", "true", "7", '[1,"x"]', "v/w",
+                                                  "May"])
+        # an object as its JSON text
+        self.assertEqual(json.loads(parts[5]), {"k": "v/w"})
+        self.assertEqual(json.loads(parts[8]), docs)
+        # malformed or unknown paths stay as they are
+        self.assertEqual(parts[9:], ["{{documents..s}}", "{{.documents}}", "{{documents.s.x}}",
+                                     "{{documents.nope}}", "{{ documents.s }}", "{{documents.s"])
+
     def test_object_type_is_optional(self):
         # what platform clients send: no objectType, and members we do not keep
         body = {"event": "extensions.e2e.test",
