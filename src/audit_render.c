@@ -208,13 +208,17 @@ static enum at_err fill(const struct at_jv *full, const char *s, struct at_buf *
 enum at_err at_audit_write(struct at_jw *w, const struct at_db_rows *rows,
 			   const struct at_audit_view *v)
 {
-	static const struct at_audit_view all = { .documents = true };
+	/* placeholders may point into the documents even when not shown;
+	 * documents this reader refuses (written around the API) count as
+	 * absent, as they always have for render() */
+	static const struct at_audit_view all[] = { { .documents = true }, { .documents = false } };
 	struct at_buf text, summary, details;
 	struct texts t = { NULL, NULL };
 	struct at_jv *full = NULL;
 	struct at_jw fw;
 	char err[128];
 	enum at_err rc = AT_OK;
+	size_t i;
 
 	if (!v->render) {
 		write_record(w, rows, v, &t);
@@ -223,11 +227,14 @@ enum at_err at_audit_write(struct at_jw *w, const struct at_db_rows *rows,
 	at_buf_init(&text, 64u << 20);
 	at_buf_init(&summary, 64 * 1024);
 	at_buf_init(&details, 64 * 1024);
-	/* placeholders may point into the documents even when not shown */
-	at_jw_init(&fw, &text);
-	write_record(&fw, rows, &all, &t);
-	if ((rc = at_jw_finish(&fw)) ||
-	    (rc = at_jv_parse(text.data, text.len, &full, err, sizeof(err))))
+	for (i = 0, rc = AT_ERR_INVALID; i < 2 && rc == AT_ERR_INVALID; i++) {
+		at_buf_reset(&text);
+		at_jw_init(&fw, &text);
+		write_record(&fw, rows, &all[i], &t);
+		if (!(rc = at_jw_finish(&fw)))
+			rc = at_jv_parse(text.data, text.len, &full, err, sizeof(err));
+	}
+	if (rc)
 		goto out;
 	if ((rc = fill(full, col(rows, AC_SUMMARY), &summary, &t.summary)) ||
 	    (rc = fill(full, col(rows, AC_DETAILS), &details, &t.details)))
