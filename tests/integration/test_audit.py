@@ -792,6 +792,29 @@ class OwnStackAudit(OwnStack, AuditBase):
         return proc.returncode, proc.stdout + proc.stderr
 
 
+class StoredDocuments(OwnStackAudit):
+    """Its own stack: the edit breaks a chain, which Tamper counts."""
+
+    def test_edited_documents_still_read(self):
+        # documents the database takes but the API's reader refuses (a
+        # duplicate key), written around the API: reading still answers
+        st, h, rec = self.req("POST", RECORDS, record_body({
+            "details": "{{object.id}} {{documents.a}}", "documents": {"a": 1}}),
+            token=self.vendor_admin)
+        self.assertEqual(st, 201, rec)
+        sql(self.stack, "UPDATE audit_records SET documents = '{\"a\":1,\"a\":2}' "
+            f"WHERE id = '{rec['id']}'")
+        st, _, got = self.req("GET", h["Location"], token=self.vendor_admin)
+        self.assertEqual(st, 200, got)
+        self.assertIn("documents", got)
+        st, _, got = self.req("GET", f"{h['Location']}?render()", token=self.vendor_admin)
+        self.assertEqual(st, 200, got)
+        # what the documents held is not filled in; the rest is
+        self.assertEqual(got["details"], "INV-1 {{documents.a}}")
+        rc, report = self.verify()
+        self.assertNotEqual(rc, 0, report)
+
+
 class Tamper(OwnStackAudit):
     def make_history(self):
         """A few records in the Client chain; returns the chain's records
@@ -821,25 +844,6 @@ class Tamper(OwnStackAudit):
         self.assertIn("every chain is intact", report)
         for acc in (self.client_acc, self.vendor_acc):
             self.assertRegex(report, rf"account {acc}: \d+ records?, chain intact")
-
-    def test_edited_documents_still_read(self):
-        # documents the database takes but the API's reader refuses (a
-        # duplicate key), written around the API: reading still answers
-        st, h, rec = self.req("POST", RECORDS, record_body({
-            "details": "{{object.id}} {{documents.a}}", "documents": {"a": 1}}),
-            token=self.vendor_admin)
-        self.assertEqual(st, 201, rec)
-        sql(self.stack, "UPDATE audit_records SET documents = '{\"a\":1,\"a\":2}' "
-            f"WHERE id = '{rec['id']}'")
-        st, _, got = self.req("GET", h["Location"], token=self.vendor_admin)
-        self.assertEqual(st, 200, got)
-        self.assertIn("documents", got)
-        st, _, got = self.req("GET", f"{h['Location']}?render()", token=self.vendor_admin)
-        self.assertEqual(st, 200, got)
-        # what the documents held is not filled in; the rest is
-        self.assertEqual(got["details"], "INV-1 {{documents.a}}")
-        rc, report = self.verify()
-        self.assertNotEqual(rc, 0, report)
 
     def test_edited_record_is_named(self):
         rows = self.make_history()
