@@ -168,6 +168,15 @@ AT_MUST_CHECK enum at_err at_rql_parse_filter(struct at_rql_query *q,
 bool at_rql_selected(const struct at_rql_query *q, const struct at_rql_resource *res,
 		     const char *name);
 
+/* A one-object read's field select: start q->selected from what that read
+ * shows by default (AT_RQL_SELECT_EVERY: every field), then apply the
+ * value of each select= to it.  The items are a list's: f and +f add a
+ * field, -f drops one; the fields marked always stay.  AT_ERR_INVALID
+ * with q->error filled on bad input. */
+#define AT_RQL_SELECT_EVERY UINT64_MAX
+AT_MUST_CHECK enum at_err at_rql_select(struct at_rql_query *q, const struct at_rql_resource *res,
+					const char *value);
+
 void at_rql_release(struct at_rql_query *q);
 
 #endif

@@ -111,9 +111,9 @@ static enum at_err build_order(struct parser *p, const char *text)
 	return at_buf_printf(&p->q->order, ", %s %s", res->id_sql, desc ? "DESC" : "ASC");
 }
 
-static enum at_err apply_select(struct parser *p, const char *s)
+static enum at_err apply_select(const struct at_rql_resource *res, struct at_rql_query *q,
+				const char *s)
 {
-	const struct at_rql_resource *res = p->res;
 	const char *item, *dot;
 	size_t len, i;
 	bool drop;
@@ -132,22 +132,22 @@ static enum at_err apply_select(struct parser *p, const char *s)
 			len--;
 		}
 		if (!len)
-			return rql_fail(p->q, "select", "a select item is empty");
+			return rql_fail(q, "select", "a select item is empty");
 		/* a nested path (+modules.id) selects its top-level field */
 		dot = memchr(item, '.', len);
 		if (dot && drop)
-			return rql_fail(p->q, "select", "only a whole field can be dropped: '%.*s'",
+			return rql_fail(q, "select", "only a whole field can be dropped: '%.*s'",
 					rql_echo_len(item, len), item);
 		for (i = 0; i < res->nselect; i++)
 			if (rql_name_eq(item, dot ? (size_t)(dot - item) : len, res->select[i].name))
 				break;
 		if (i == res->nselect)
-			return rql_fail(p->q, "select", "unknown field '%.*s'",
-					rql_echo_len(item, len), item);
+			return rql_fail(q, "select", "unknown field '%.*s'", rql_echo_len(item, len),
+					item);
 		if (drop)
-			p->q->selected &= ~((uint64_t)1 << i);
+			q->selected &= ~((uint64_t)1 << i);
 		else
-			p->q->selected |= (uint64_t)1 << i;
+			q->selected |= (uint64_t)1 << i;
 		if (!*s)
 			return AT_OK;
 		s++;
@@ -194,7 +194,7 @@ static enum at_err take_part(struct parser *p, const char *part, size_t len,
 		return AT_OK;
 	}
 	if (!strncmp(part, "select=", 7))
-		return apply_select(p, part + 7);
+		return apply_select(p->res, q, part + 7);
 	if (!strncmp(part, "limit=", 6)) {
 		if (p->have_limit)
 			return rql_fail(q, "limit", "limit is given twice");
@@ -406,6 +406,25 @@ bool at_rql_selected(const struct at_rql_query *q, const struct at_rql_resource 
 		if (!strcmp(res->select[i].name, name))
 			return q->selected & ((uint64_t)1 << i);
 	return false;
+}
+
+enum at_err at_rql_select(struct at_rql_query *q, const struct at_rql_resource *res,
+			  const char *value)
+{
+	enum at_err rc;
+	size_t i;
+
+	if (res->nselect > AT_RQL_MAX_SELECT)
+		return AT_ERR_INTERNAL;
+	/* a list's query is checked whole; a lone value is checked here */
+	if (!at_utf8_valid(value, strlen(value)))
+		return rql_fail(q, "select", "the select is not valid UTF-8");
+	if ((rc = apply_select(res, q, value)))
+		return rc;
+	for (i = 0; i < res->nselect; i++)
+		if (res->select[i].flags & AT_RQL_SEL_ALWAYS)
+			q->selected |= (uint64_t)1 << i;
+	return AT_OK;
 }
 
 void at_rql_release(struct at_rql_query *q)

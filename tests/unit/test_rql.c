@@ -845,6 +845,31 @@ static void test_malformed(void **state)
 	}
 }
 
+/* A one-object read: every field by default, the list's items on top,
+ * id kept. */
+static void test_select_one(void **state)
+{
+	struct at_rql_query one;
+
+	(void)state;
+	at_rql_init(&one);
+	one.selected = AT_RQL_SELECT_EVERY;
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "-documents, -object ,actor"), AT_OK);
+	assert_false(at_rql_selected(&one, &at_rql_audit, "documents"));
+	assert_false(at_rql_selected(&one, &at_rql_audit, "object"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "actor"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "event"));
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "+documents,-id"), AT_OK);
+	assert_true(at_rql_selected(&one, &at_rql_audit, "documents"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "id"));
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "object,nope"), AT_ERR_INVALID);
+	assert_string_equal(one.error.key, "select");
+	assert_non_null(strstr(one.error.message, "nope"));
+	assert_int_equal(at_rql_select(&one, &at_rql_modules, "\xff"), AT_ERR_INVALID);
+	assert_string_equal(one.error.key, "select");
+	at_rql_release(&one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -874,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_filter_verbatim),
 		cmocka_unit_test(test_filter_refused),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_select_one),
 	};
 	int rc;
 
