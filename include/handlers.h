@@ -1,18 +1,14 @@
 /* handlers.h: the resource handlers the route table points at.
  *
  * A handler reads ctx->req (already routed and gated), writes
- * ctx->resp through at_reply_json() and returns AT_OK, or fills
+ * ctx->resp through at_reply_begin() and returns AT_OK, or fills
  * ctx->problem and returns the error.
  */
 #ifndef AT_HANDLERS_H
 #define AT_HANDLERS_H
 
+#include "ctx.h"
 #include "domain.h"
-#include "router.h"
-
-/* What a call into the domain layer is given, from the request being
- * served (tokens.c). */
-void at_dom_of(struct at_ctx *ctx, struct at_dom *dom);
 
 /* health.c */
 enum at_err at_health_get(struct at_ctx *ctx);
@@ -35,6 +31,9 @@ enum at_err at_audit_create(struct at_ctx *ctx);
 /* Records of one object of account_id (the caller checked visibility). */
 enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
 				 const char *account_id);
+struct at_audit_record;
+/* Actor and origin of r from the request being served. */
+void at_audit_actor(struct at_audit_record *r, struct at_ctx *ctx);
 /* tokens.c: /settings/api-tokens/{id}/audit */
 enum at_err at_tokens_audit(struct at_ctx *ctx);
 

@@ -4,24 +4,14 @@
 
 #include <stdbool.h>
 
+#include "ctx.h"
 #include "db.h"
-#include "json.h"
-#include "router.h"
 
 #define AT_LIST_LIMIT_DEFAULT 10
 #define AT_LIST_LIMIT_MAX 1000
 
-struct at_paging {
-	long long limit;
-	long long offset;
-};
-
-/* {"$meta": {"pagination": {offset, limit, total}, "omitted": [...]},
- *  "data": []}; *data is the (borrowed) array to fill. */
-AT_MUST_CHECK enum at_err at_list_new(const struct at_paging *pg, long long total,
-				      const char *const *omitted, size_t nomitted,
-				      struct json_object **root, struct json_object **data);
-
+struct at_jw;
+struct json_object;
 struct at_rql_resource;
 struct at_rql_query;
 struct at_db_rows;
@@ -65,10 +55,23 @@ AT_MUST_CHECK enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_l
 						 const struct at_list_scope *all,
 						 const struct at_list_scope *own);
 
-/* Remove from obj every field of res that q did not select. */
-void at_list_drop_unselected(const struct at_rql_query *q, const struct at_rql_resource *res,
-			     struct json_object *obj);
+/* The confinement of a list (pure, for at_list_reply_confined): all's
+ * statements and no scope for an Operations caller c, else own's with
+ * c's account id as the one scope parameter, kept in *scope. */
+void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
+		     const struct at_list_scope *own, struct at_list_spec *spec,
+		     struct at_db_param *scope);
 
+/* The parameters of a list statement into p: the scope first, then the
+ * filter's values, then limit and offset when paging; their count. */
+size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
+		      bool paging, struct at_db_param *p);
+
+/* ---- being retired with the json-c tree (reply_tree.c) ---- */
+/* The envelope of at_list_reply with render()ed elements. */
+AT_MUST_CHECK enum at_err at_list_reply_tree(struct at_ctx *ctx, const struct at_list_spec *spec,
+					     const struct at_rql_query *q,
+					     struct at_db_param *p, long long total);
 /* Append obj to arr, taking it; frees it on failure. */
 AT_MUST_CHECK enum at_err at_json_push(struct json_object *arr, struct json_object *obj);
 

@@ -1,5 +1,6 @@
 /* rql.h: the query string of a list → SQL WHERE and ORDER BY, LIMIT,
- * OFFSET and select, from a fixed table of fields per resource.
+ * OFFSET and select, from a fixed table of fields per resource; and the
+ * filter of a bulk action → SQL WHERE.
  *
  * No database and no FastCGI here: the result is SQL text made only of
  * fragments of the resource table, operators, parentheses and '?', plus
@@ -13,7 +14,7 @@
  * part is filter text.  The filter parts are joined with '&' and parsed
  * as one RQL expression, as mpt-rql-net does with its query keys.
  *
- * Grammar of the filter text (see rql.c for the details):
+ * Grammar of the filter text (see the head of rql.c for the details):
  *   group  := item (sep item)*        sep: ',' '&' (and), ';' '|' (or)
  *   item   := name '(' [arg (',' arg)*] ')' | '(' group ')' | name '=' value
  *   value  := bare text | 'quoted' | "quoted" | null() | empty()
@@ -120,7 +121,8 @@ struct at_rql_param {
 
 /* What a 400 body says: errors: {key: [message]}. */
 struct at_rql_error {
-	char key[16];		/* "rql", "order", "select", "limit", "offset", "render" */
+	char key[16];		/* "rql", "order", "select", "limit", "offset", "render";
+				 * "filter" from at_rql_parse_filter() */
 	char message[256];	/* positions are 0-based character offsets */
 };
 
@@ -148,9 +150,32 @@ void at_rql_init(struct at_rql_query *q);
 AT_MUST_CHECK enum at_err at_rql_parse(struct at_rql_query *q, const struct at_rql_resource *res,
 				       const char *query);
 
+/* Parse text, a bulk action's "filter" (as a JSON body carries it), as
+ * the filter text of a query string: the same grammar, top-level terms
+ * joined by '&' or ',' (and) and '|' or ';' (or), and the same q->where
+ * and q->params as at_rql_parse() gives for that filter.  The text is
+ * taken as it is, neither split on '&' nor percent-decoded: JSON needs
+ * no such encoding.  A top-level order=, select=, limit=, offset= or
+ * render() is refused ("a filter takes no select/order/limit"), and so
+ * is an empty or blank text (NULL counts as empty).  Errors are
+ * AT_ERR_INVALID with q->error.key "filter"; q->order, limit, offset,
+ * select and render stay as at_rql_init() left them.  q must be fresh
+ * from at_rql_init() or at_rql_release(). */
+AT_MUST_CHECK enum at_err at_rql_parse_filter(struct at_rql_query *q,
+					      const struct at_rql_resource *res, const char *text);
+
 /* True when select field name (as in the resource table) is returned. */
 bool at_rql_selected(const struct at_rql_query *q, const struct at_rql_resource *res,
 		     const char *name);
+
+/* A one-object read's field select: start q->selected from what that read
+ * shows by default (AT_RQL_SELECT_EVERY: every field), then apply the
+ * value of each select= to it.  The items are a list's: f and +f add a
+ * field, -f drops one; the fields marked always stay.  AT_ERR_INVALID
+ * with q->error filled on bad input. */
+#define AT_RQL_SELECT_EVERY UINT64_MAX
+AT_MUST_CHECK enum at_err at_rql_select(struct at_rql_query *q, const struct at_rql_resource *res,
+					const char *value);
 
 void at_rql_release(struct at_rql_query *q);
 

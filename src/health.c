@@ -4,7 +4,7 @@
 
 enum at_err at_health_get(struct at_ctx *ctx)
 {
-	struct json_object *obj;
+	struct at_jw w;
 	enum at_err rc;
 
 	rc = at_db_ping(ctx->db);
@@ -14,13 +14,10 @@ enum at_err at_health_get(struct at_ctx *ctx)
 		/* whatever failed, the answer to "is it healthy" is no */
 		return AT_ERR_UNAVAILABLE;
 	}
-	obj = json_object_new_object();
-	if (!obj)
-		return AT_ERR_NOMEM;
-	if ((rc = at_json_add_str(obj, "status", "ok")) ||
-	    (rc = at_json_add_str(obj, "database", "ok"))) {
-		json_object_put(obj);
-		return rc;
-	}
-	return at_reply_json(ctx, 200, obj);
+	at_reply_begin(ctx, 200, &w);
+	at_jw_object(&w, NULL);
+	at_jw_str(&w, "status", "ok");
+	at_jw_str(&w, "database", "ok");
+	at_jw_object_end(&w);
+	return at_jw_finish(&w);
 }

@@ -1,70 +1,15 @@
-/* list.c: list envelope and paging. */
+/* list.c: the list envelope, paging and confinement (SPEC §6). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "list.h"
 #include "rql.h"
 
-enum at_err at_json_push(struct json_object *arr, struct json_object *obj)
-{
-	if (!obj)
-		return AT_ERR_NOMEM;
-	if (json_object_array_add(arr, obj)) {
-		json_object_put(obj);
-		return AT_ERR_NOMEM;
-	}
-	return AT_OK;
-}
-
-enum at_err at_list_new(const struct at_paging *pg, long long total, const char *const *omitted,
-			size_t nomitted, struct json_object **root, struct json_object **data)
-{
-	struct json_object *meta, *pag, *om;
-	enum at_err rc;
-	size_t i;
-
-	*root = json_object_new_object();
-	if (!*root)
-		return AT_ERR_NOMEM;
-	meta = json_object_new_object();
-	pag = json_object_new_object();
-	om = json_object_new_array();
-	*data = json_object_new_array();
-	if ((rc = at_json_add(*root, "$meta", meta))) {
-		json_object_put(pag);
-		json_object_put(om);
-		json_object_put(*data);
-		goto fail;
-	}
-	if ((rc = at_json_add(meta, "pagination", pag))) {
-		json_object_put(om);
-		json_object_put(*data);
-		goto fail;
-	}
-	if ((rc = at_json_add(meta, "omitted", om))) {
-		json_object_put(*data);
-		goto fail;
-	}
-	if ((rc = at_json_add(*root, "data", *data)) ||
-	    (rc = at_json_add_int(pag, "offset", pg->offset)) ||
-	    (rc = at_json_add_int(pag, "limit", pg->limit)) ||
-	    (rc = at_json_add_int(pag, "total", total)))
-		goto fail;
-	for (i = 0; i < nomitted; i++)
-		if ((rc = at_json_push(om, json_object_new_string(omitted[i]))))
-			goto fail;
-	return AT_OK;
-fail:
-	json_object_put(*root);
-	*root = *data = NULL;
-	return rc;
-}
-
 #define LIST_MAX_PARAMS 300
 
-/* scope, then the filter's values, then limit and offset when wanted */
-static size_t list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
-			  bool paging, struct at_db_param *p)
+size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
+		      bool paging, struct at_db_param *p)
 {
 	size_t n = 0, i;
 
@@ -126,7 +71,7 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spe
 	at_jw_object_end(&w);
 	at_jw_array(&w, "data");
 	if (q->limit > 0) {
-		n = list_params(spec, q, true, p);
+		n = at_list_params(spec, q, true, p);
 		if ((rc = at_db_query_built(ctx->db, spec->list_tpl, q->where.data, q->order.data, p,
 					    n, &rows)))
 			return rc;
@@ -144,14 +89,10 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spe
 enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 {
 	struct at_db_param p[LIST_MAX_PARAMS];
-	struct json_object *root = NULL, *data, *obj;
 	struct at_rql_query q;
-	struct at_db_rows rows;
-	struct at_paging pg;
 	long long total = 0;
 	enum at_err rc;
 	size_t n;
-	bool more;
 
 	at_rql_init(&q);
 	rc = at_rql_parse(&q, spec->res, ctx->req->query);
@@ -163,58 +104,43 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 		rc = AT_ERR_INTERNAL;
 		goto out;
 	}
-	n = list_params(spec, &q, false, p);
+	n = at_list_params(spec, &q, false, p);
 	if ((rc = list_total(ctx, spec, &q, p, n, &total)))
 		goto out;
-	if (spec->write) {
+	if (spec->write)
 		rc = list_write(ctx, spec, &q, p, total);
-		goto out;
-	}
-	pg.limit = q.limit;
-	pg.offset = q.offset;
-	if ((rc = at_list_new(&pg, total, q.omitted, q.nomitted, &root, &data)))
-		goto out;
-	if (q.limit > 0) {
-		n = list_params(spec, &q, true, p);
-		if ((rc = at_db_query_built(ctx->db, spec->list_tpl, q.where.data, q.order.data, p,
-					    n, &rows)))
-			goto out;
-		while (!(rc = at_db_rows_next(&rows, &more)) && more)
-			if ((rc = spec->render(ctx, &rows, &q, &obj)) || (rc = at_json_push(data, obj)))
-				break;
-		at_db_rows_release(&rows);
-		if (rc)
-			goto out;
-	}
-	rc = at_reply_json(ctx, 200, root);
-	root = NULL;
+	else
+		rc = at_list_reply_tree(ctx, spec, &q, p, total);
 out:
-	json_object_put(root);
 	at_rql_release(&q);
 	return at_db_failed(ctx, rc);
 }
 
-enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
-				   const struct at_list_scope *all, const struct at_list_scope *own)
+void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
+		     const struct at_list_scope *own, struct at_list_spec *spec,
+		     struct at_db_param *scope)
 {
-	struct at_db_param scope = AT_DB_P_STR(ctx->caller.account_id);
-	const struct at_list_scope *use = at_caller_is_ops(&ctx->caller) ? all : own;
+	const struct at_list_scope *use = at_caller_is_ops(c) ? all : own;
 
 	spec->list_tpl = use->list;
 	spec->count_tpl = use->count;
 	spec->total_stmt = use->total;
 	spec->has_total_stmt = true;
-	spec->scope = use == own ? &scope : NULL;
-	spec->nscope = use == own ? 1 : 0;
-	return at_list_reply(ctx, spec);
+	if (use == all) {
+		spec->scope = NULL;
+		spec->nscope = 0;
+		return;
+	}
+	*scope = AT_DB_P_STR(c->account_id);
+	spec->scope = scope;
+	spec->nscope = 1;
 }
 
-void at_list_drop_unselected(const struct at_rql_query *q, const struct at_rql_resource *res,
-			     struct json_object *obj)
+enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
+				   const struct at_list_scope *all, const struct at_list_scope *own)
 {
-	size_t i;
+	struct at_db_param scope;
 
-	for (i = 0; i < res->nselect; i++)
-		if (!at_rql_selected(q, res, res->select[i].name))
-			json_object_object_del(obj, res->select[i].name);
+	at_list_confine(&ctx->caller, all, own, spec, &scope);
+	return at_list_reply(ctx, spec);
 }

@@ -2,69 +2,48 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "db_columns.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
 #include "rql.h"
 
-/* MODULE_COLUMNS in db.c */
-enum module_col { MC_ID, MC_NAME, MC_DESCRIPTION, MC_CODE, MC_ACCOUNT_TYPES, MC_REVISION };
-
-static enum at_err render_module(const struct at_db_rows *rows, struct json_object **out)
+/* Is field name shown?  Every field when there is no select (q NULL). */
+static bool shown(const struct at_rql_query *q, const char *name)
 {
-	const char *types = at_db_rows_str(rows, MC_ACCOUNT_TYPES, NULL), *desc;
-	struct json_object *obj, *arr;
-	enum at_err rc;
-	size_t len;
-
-	*out = obj = json_object_new_object();
-	if (!obj)
-		return AT_ERR_NOMEM;
-	desc = at_db_rows_str(rows, MC_DESCRIPTION, NULL);
-	if ((rc = at_json_add_str(obj, "id", at_db_rows_str(rows, MC_ID, NULL))) ||
-	    (rc = at_json_add_str(obj, "name", at_db_rows_str(rows, MC_NAME, NULL))) ||
-	    (desc && *desc && (rc = at_json_add_str(obj, "description", desc))) ||
-	    (rc = at_json_add_str(obj, "code", at_db_rows_str(rows, MC_CODE, NULL))))
-		goto fail;
-	arr = json_object_new_array();
-	if ((rc = at_json_add(obj, "accountTypes", arr)))
-		goto fail;
-	/* a SET column reads as "Client,Vendor" */
-	while (types && *types) {
-		len = strcspn(types, ",");
-		if ((rc = at_json_push(arr, json_object_new_string_len(types, (int)len))))
-			goto fail;
-		types += len;
-		if (*types == ',')
-			types++;
-	}
-	if ((rc = at_json_add_int(obj, "revision", at_db_rows_int(rows, MC_REVISION))))
-		goto fail;
-	return AT_OK;
-fail:
-	json_object_put(obj);
-	*out = NULL;
-	return rc;
+	return !q || at_rql_selected(q, &at_rql_modules, name);
 }
 
-/* Read every row of a module query into data; with filter, only the
- * modules the caller holds. */
-static enum at_err fill(struct at_ctx *ctx, struct at_db_rows *rows, struct json_object *data,
-			bool held_only, long long *count)
+/* One module as SPEC shows it, the fields q selects. */
+static void write_module(struct at_jw *w, const struct at_db_rows *rows,
+			 const struct at_rql_query *q)
 {
-	struct json_object *obj;
-	enum at_err rc;
-	bool more;
+	const char *types = at_db_rows_str(rows, MC_ACCOUNT_TYPES, NULL);
+	size_t len;
 
-	*count = 0;
-	while (!(rc = at_db_rows_next(rows, &more)) && more) {
-		if (held_only && !at_caller_holds(&ctx->caller, at_db_rows_str(rows, MC_ID, NULL)))
-			continue;
-		if ((rc = render_module(rows, &obj)) || (rc = at_json_push(data, obj)))
-			break;
-		(*count)++;
+	at_jw_object(w, NULL);
+	at_jw_str(w, "id", at_db_rows_str(rows, MC_ID, NULL));
+	if (shown(q, "name"))
+		at_jw_str(w, "name", at_db_rows_str(rows, MC_NAME, NULL));
+	if (shown(q, "description"))
+		at_jw_opt_str(w, "description", at_db_rows_str(rows, MC_DESCRIPTION, NULL));
+	if (shown(q, "code"))
+		at_jw_str(w, "code", at_db_rows_str(rows, MC_CODE, NULL));
+	if (shown(q, "accountTypes")) {
+		at_jw_array(w, "accountTypes");
+		/* a SET column reads as "Client,Vendor" */
+		while (types && *types) {
+			len = strcspn(types, ",");
+			at_jw_strn(w, NULL, types, len);
+			types += len;
+			if (*types == ',')
+				types++;
+		}
+		at_jw_array_end(w);
 	}
-	return rc;
+	if (shown(q, "revision"))
+		at_jw_int(w, "revision", at_db_rows_int(rows, MC_REVISION));
+	at_jw_object_end(w);
 }
 
 /* What the create wizard offers: the modules enabled for the caller's
@@ -72,33 +51,49 @@ static enum at_err fill(struct at_ctx *ctx, struct at_db_rows *rows, struct json
 enum at_err at_modules_grantable(struct at_ctx *ctx)
 {
 	struct at_db_param p = AT_DB_P_STR(ctx->caller.account_id);
-	struct json_object *root, *data, *pag, *meta;
 	struct at_db_rows rows;
-	struct at_paging pg;
+	struct at_jw w, dw;
+	struct at_buf data;
 	long long count = 0;
 	enum at_err rc;
+	bool more;
 
 	if ((rc = at_query_each(ctx, NULL, NULL)))
 		return rc;
-	pg.offset = 0;
-	pg.limit = AT_LIST_LIMIT_MAX;
-	if ((rc = at_list_new(&pg, 0, NULL, 0, &root, &data)))
-		return rc;
-	if ((rc = at_db_query(ctx->db, AT_STMT_ACCOUNT_MODULES, &p, 1, &rows))) {
-		json_object_put(root);
+	if ((rc = at_db_query(ctx->db, AT_STMT_ACCOUNT_MODULES, &p, 1, &rows)))
 		return at_db_failed(ctx, rc);
+	/* the total comes before the data and is known after it */
+	at_buf_init(&data, ctx->resp->body.max);
+	at_jw_init(&dw, &data);
+	at_jw_array(&dw, NULL);
+	while (!(rc = at_db_rows_next(&rows, &more)) && more && !dw.err) {
+		if (!at_caller_holds(&ctx->caller, at_db_rows_str(&rows, MC_ID, NULL)))
+			continue;
+		write_module(&dw, &rows, NULL);
+		count++;
 	}
-	rc = fill(ctx, &rows, data, true, &count);
 	at_db_rows_release(&rows);
-	if (rc) {
-		json_object_put(root);
-		return at_db_failed(ctx, rc);
-	}
+	at_jw_array_end(&dw);
+	if (rc || (rc = at_jw_finish(&dw)))
+		goto out;
 	/* the whole set is one page */
-	json_object_object_get_ex(root, "$meta", &meta);
-	json_object_object_get_ex(meta, "pagination", &pag);
-	json_object_object_add(pag, "total", json_object_new_int64(count));
-	return at_reply_json(ctx, 200, root);
+	at_reply_begin(ctx, 200, &w);
+	at_jw_object(&w, NULL);
+	at_jw_object(&w, "$meta");
+	at_jw_object(&w, "pagination");
+	at_jw_int(&w, "offset", 0);
+	at_jw_int(&w, "limit", AT_LIST_LIMIT_MAX);
+	at_jw_int(&w, "total", count);
+	at_jw_object_end(&w);
+	at_jw_array(&w, "omitted");
+	at_jw_array_end(&w);
+	at_jw_object_end(&w);
+	at_jw_raw(&w, "data", data.data, data.len);
+	at_jw_object_end(&w);
+	rc = at_jw_finish(&w);
+out:
+	at_buf_release(&data);
+	return at_db_failed(ctx, rc);
 }
 
 static enum at_err ops_only(struct at_ctx *ctx)
@@ -110,14 +105,11 @@ static enum at_err ops_only(struct at_ctx *ctx)
 	return AT_ERR_FORBIDDEN;
 }
 
-static enum at_err list_render(struct at_ctx *ctx, const struct at_db_rows *rows,
-			       const struct at_rql_query *q, struct json_object **out)
+static enum at_err list_write(struct at_ctx *ctx, const struct at_db_rows *rows,
+			      const struct at_rql_query *q, struct at_jw *w)
 {
-	enum at_err rc;
-
-	if ((rc = render_module(rows, out)))
-		return rc;
-	at_list_drop_unselected(q, &at_rql_modules, *out);
+	(void)ctx;
+	write_module(w, rows, q);
 	return AT_OK;
 }
 
@@ -127,7 +119,7 @@ enum at_err at_modules_list(struct at_ctx *ctx)
 		.res = &at_rql_modules,
 		.list_tpl = AT_TPL_MODULE_LIST,
 		.count_tpl = AT_TPL_MODULE_COUNT,
-		.render = list_render,
+		.write = list_write,
 	};
 	enum at_err rc;
 
@@ -136,26 +128,46 @@ enum at_err at_modules_list(struct at_ctx *ctx)
 	return at_list_reply(ctx, &spec);
 }
 
+/* One module's query: the field select of the list. */
+static enum at_err take_select(struct at_ctx *ctx, const char *key, char *val, void *arg)
+{
+	if (strcmp(key, "select"))
+		return AT_ERR_NOT_FOUND;
+	return at_query_select(ctx, arg, &at_rql_modules, val);
+}
+
 enum at_err at_modules_get(struct at_ctx *ctx)
 {
 	const char *id = ctx->params[0];
-	struct json_object *obj;
+	struct at_rql_query q;
 	struct at_db_param p;
 	struct at_db_rows rows;
+	struct at_jw w;
 	bool found = false;
 	enum at_err rc;
 
-	if ((rc = ops_only(ctx)) || (rc = at_query_each(ctx, NULL, NULL)))
+	if ((rc = ops_only(ctx)))
 		return rc;
-	if (!at_id_valid(id, "MOD", 1))
-		return AT_ERR_NOT_FOUND;
+	at_rql_init(&q);
+	q.selected = AT_RQL_SELECT_EVERY;
+	if ((rc = at_query_each(ctx, take_select, &q)))
+		goto out;
+	if (!at_id_valid(id, "MOD", 1)) {
+		rc = AT_ERR_NOT_FOUND;
+		goto out;
+	}
 	p = AT_DB_P_STR(id);
 	if ((rc = at_db_query(ctx->db, AT_STMT_MODULE_GET, &p, 1, &rows)))
-		return at_db_failed(ctx, rc);
+		goto out;
 	if (!(rc = at_db_rows_next(&rows, &found)) && !found)
 		rc = AT_ERR_NOT_FOUND;
-	if (!rc && !(rc = render_module(&rows, &obj)))
-		rc = at_reply_json(ctx, 200, obj);
+	if (!rc) {
+		at_reply_begin(ctx, 200, &w);
+		write_module(&w, &rows, &q);
+		rc = at_jw_finish(&w);
+	}
 	at_db_rows_release(&rows);
+out:
+	at_rql_release(&q);
 	return at_db_failed(ctx, rc);
 }

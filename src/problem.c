@@ -87,50 +87,42 @@ static const char *default_detail(int status)
 }
 
 /* errors: {"field": ["message", ...]}, grouped in order of first mention. */
-static enum at_err render_errors(struct json_object *root, const struct at_problem *p)
+static void write_errors(struct at_jw *w, const struct at_problem *p)
 {
-	struct json_object *errors, *list;
-	enum at_err rc;
-	size_t i;
+	size_t i, j;
 
-	errors = json_object_new_object();
-	if ((rc = at_json_add(root, "errors", errors)))
-		return rc;
+	at_jw_object(w, "errors");
 	for (i = 0; i < p->nerrors; i++) {
-		if (!json_object_object_get_ex(errors, p->errors[i].field, &list)) {
-			list = json_object_new_array();
-			if ((rc = at_json_add(errors, p->errors[i].field, list)))
-				return rc;
-		}
-		if (json_object_array_add(list, json_object_new_string(p->errors[i].message)))
-			return AT_ERR_NOMEM;
+		for (j = 0; j < i && strcmp(p->errors[j].field, p->errors[i].field); j++)
+			;
+		if (j < i)
+			continue;	/* written with its first mention */
+		at_jw_array(w, p->errors[i].field);
+		for (j = i; j < p->nerrors; j++)
+			if (!strcmp(p->errors[j].field, p->errors[i].field))
+				at_jw_str(w, NULL, p->errors[j].message);
+		at_jw_array_end(w);
 	}
-	return AT_OK;
+	at_jw_object_end(w);
 }
 
 enum at_err at_problem_render(struct at_response *resp, int status,
 			      const struct at_problem *p, const char *trace_id)
 {
-	struct json_object *root;
-	enum at_err rc;
+	struct at_jw w;
 
-	root = json_object_new_object();
-	if (!root)
-		return AT_ERR_NOMEM;
-	if ((rc = at_json_add_str(root, "type", problem_type(status))) ||
-	    (rc = at_json_add_str(root, "title", at_problem_title(status))) ||
-	    (rc = at_json_add_int(root, "status", status)) ||
-	    (rc = at_json_add_str(root, "detail",
-				  p && p->detail[0] ? p->detail : default_detail(status))) ||
-	    (rc = at_json_add_str(root, "traceId", trace_id)))
-		goto out;
-	if (p && p->nerrors && (rc = render_errors(root, p)))
-		goto out;
 	resp->status = status;
 	at_strlcpy(resp->content_type, "application/problem+json", sizeof(resp->content_type));
 	at_buf_reset(&resp->body);
-	rc = at_json_render(&resp->body, root);
-out:
-	json_object_put(root);
-	return rc;
+	at_jw_init(&w, &resp->body);
+	at_jw_object(&w, NULL);
+	at_jw_str(&w, "type", problem_type(status));
+	at_jw_str(&w, "title", at_problem_title(status));
+	at_jw_int(&w, "status", status);
+	at_jw_str(&w, "detail", p && p->detail[0] ? p->detail : default_detail(status));
+	at_jw_str(&w, "traceId", trace_id);
+	if (p && p->nerrors)
+		write_errors(&w, p);
+	at_jw_object_end(&w);
+	return at_jw_finish(&w);
 }

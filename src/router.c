@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "json.h"
 #include "log.h"
 #include "router.h"
 
@@ -240,73 +239,6 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 	if (method == AT_POST || method == AT_PUT || method == AT_PATCH)
 		return read_body(ctx, *out);
 	return AT_OK;
-}
-
-enum at_err at_query_each(struct at_ctx *ctx, at_query_take_fn take, void *ud)
-{
-	struct at_query_iter it = { ctx->req->query };
-	char key[64], val[1024];
-	enum at_err rc;
-	int r;
-
-	while ((r = at_query_next(&it, key, sizeof(key), val, sizeof(val))) == 1) {
-		rc = take ? take(ctx, key, val, ud) : AT_ERR_NOT_FOUND;
-		if (rc == AT_ERR_NOT_FOUND) {
-			at_problem_field(&ctx->problem, "query", "Unknown query parameter '%.40s'.",
-					 key);
-			return AT_ERR_INVALID;
-		}
-		if (rc)
-			return rc;
-	}
-	if (r < 0) {
-		at_problem_field(&ctx->problem, "query",
-				 "The query string is not valid percent-encoding.");
-		return AT_ERR_INVALID;
-	}
-	return AT_OK;
-}
-
-enum at_err at_db_failed(struct at_ctx *ctx, enum at_err rc)
-{
-	struct at_dom dom = { .db = ctx->db, .problem = &ctx->problem };
-
-	return at_dom_db_failed(&dom, rc);
-}
-
-void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w)
-{
-	struct at_response *resp = ctx->resp;
-
-	resp->status = status;
-	at_strlcpy(resp->content_type, "application/json", sizeof(resp->content_type));
-	at_buf_reset(&resp->body);
-	at_jw_init(w, &resp->body);
-}
-
-enum at_err at_reply_json(struct at_ctx *ctx, int status, struct json_object *obj)
-{
-	struct at_response *resp = ctx->resp;
-	enum at_err rc;
-
-	resp->status = status;
-	at_strlcpy(resp->content_type, "application/json", sizeof(resp->content_type));
-	at_buf_reset(&resp->body);
-	rc = at_json_render(&resp->body, obj);
-	json_object_put(obj);
-	return rc;
-}
-
-struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_paths *paths)
-{
-	return (struct at_auth_in){
-		.authorization = ctx->req->authorization,
-		.remote_user = ctx->req->remote_user,
-		.trust_remote_user = ctx->settings->trust_remote_user,
-		.db = ctx->db,
-		.keys = ctx->keys,
-		.paths = paths,
-	};
 }
 
 static void touch_after(struct at_ctx *ctx)

@@ -14,18 +14,6 @@
 #include "rql.h"
 #include "token_store.h"
 
-void at_dom_of(struct at_ctx *ctx, struct at_dom *dom)
-{
-	*dom = (struct at_dom){
-		.db = ctx->db,
-		.keys = ctx->keys,
-		.settings = ctx->settings,
-		.actor = &ctx->caller,
-		.origin = { ctx->req->remote_addr, ctx->req->user_agent, ctx->req->trace_id },
-		.problem = &ctx->problem,
-	};
-}
-
 /* If-Match: "*", or a list of "N" / W/"N" / N; a revision is matched by
  * its exact decimal text, so anything else matches nothing. */
 static void if_match(const struct at_ctx *ctx, struct at_rev_cond *c)
@@ -78,7 +66,7 @@ static enum at_err one_token(struct at_ctx *ctx, struct one *o)
 	if (!at_id_valid(o->id, "TKN", 2))
 		return AT_ERR_NOT_FOUND;
 	if_match(ctx, &o->expect);
-	at_dom_of(ctx, &o->dom);
+	at_ctx_dom(ctx, &o->dom);
 	return AT_OK;
 }
 
@@ -99,7 +87,7 @@ static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 	struct at_jw w;
 	enum at_err rc;
 
-	at_dom_of(ctx, &dom);
+	at_ctx_dom(ctx, &dom);
 	t = malloc(sizeof(*t));
 	if (!t)
 		return AT_ERR_NOMEM;
@@ -153,7 +141,7 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_db_rows *rows,
 
 	at_token_from_row(rows, &t);
 	if (fields & AT_TF_MODULES) {
-		at_dom_of(ctx, &dom);
+		at_ctx_dom(ctx, &dom);
 		rc = at_token_read_modules(&dom, &t);
 	}
 	if (!rc)
@@ -214,7 +202,7 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 	bool account_ok;
 	size_t i;
 
-	at_dom_of(ctx, &dom);
+	at_ctx_dom(ctx, &dom);
 	if ((rc = at_token_body_parse(body->data, body->len, &doc, &ctx->problem)))
 		return rc;
 	b = malloc(sizeof(*b));

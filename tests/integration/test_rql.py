@@ -1123,6 +1123,37 @@ class ModuleCatalogue(RqlBase):
             st, _, body = self.req("GET", f"{MODULES}?eq(id,{AM})", token=token)
             self.assertEqual(st, 403, body)
 
+    def test_one_module_takes_the_list_select(self):
+        ops = self.ops_admin
+        path = f"{MODULES}/{AM}"
+        st, _, full = self.req("GET", path, token=ops)
+        self.assertEqual(st, 200, full)
+        self.assertEqual(full["id"], AM)
+        every = set(full)
+        self.assertTrue({"id", "name", "code", "accountTypes", "revision"} <= every, full)
+        for q, keys in (("select=name", every),
+                        ("select=name,code", every),
+                        ("select=name%2Ccode", every),
+                        ("select=%2Bname", every),
+                        ("select=-name", every - {"name"}),
+                        ("select=-description,-accountTypes",
+                         every - {"description", "accountTypes"}),
+                        ("select=-name&select=-code", every - {"name", "code"}),
+                        ("select=-id", every),
+                        ("select=-name,-description,-code,-accountTypes,-revision", {"id"})):
+            with self.subTest(query=q):
+                st, _, one = self.req("GET", f"{path}?{q}", token=ops)
+                self.assertEqual(st, 200, one)
+                self.assertEqual(set(one), keys)
+                self.assertEqual(one, {k: full[k] for k in keys})
+        for q, key in (("select=nope", "select"), ("select=-name.x", "select"),
+                       ("limit=1", "query")):
+            with self.subTest(query=q):
+                self.assertRqlError(f"{path}?{q}", key=key, token=ops)
+        # still Operations only, whatever the select
+        st, _, body = self.req("GET", f"{path}?select=name", token=self.client_admin)
+        self.assertEqual(st, 403, body)
+
 
 # -- EXPLAIN ------------------------------------------------------------------
 

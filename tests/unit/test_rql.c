@@ -1,5 +1,6 @@
-/* Unit tests of rql.c: exact SQL and parameters, every error, and a round
- * of malformed input that must be refused without a crash. */
+/* Unit tests of rql*.c: exact SQL and parameters, every error, the filter
+ * of a bulk action, and a round of malformed input that must be refused
+ * without a crash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -665,6 +666,145 @@ static void test_no_injection(void **state)
 	assert_string_equal(q.error.key, "order");
 }
 
+/* ---- the filter of a bulk action ------------------------------------------ */
+
+static enum at_err run_filter(const struct at_rql_resource *res, const char *text)
+{
+	at_rql_release(&q);
+	return at_rql_parse_filter(&q, res, text);
+}
+
+static void filter_refused(const char *text, const char *msg)
+{
+	if (run_filter(&at_rql_tokens, text) != AT_ERR_INVALID)
+		fail_msg("accepted as a filter: %s", text ? text : "(null)");
+	assert_string_equal(q.error.key, "filter");
+	if (msg)
+		assert_string_equal(q.error.message, msg);
+}
+
+/* The filter gives the WHERE and parameters of the query string holding
+ * the same expression. */
+static void test_filter_as_query(void **state)
+{
+	static const char *const exprs[] = {
+		"and(eq(status,Active),ilike(name,*ci*))",
+		"eq(id,TKN-1234-5678)",
+		"eq(status,Active)&ilike(name,*ci*)",
+		"eq(status,Active),ne(description,null())",
+		"eq(status,Active)|eq(status,Disabled)",
+		"eq(status,Active);eq(status,Disabled)",
+		"eq(name,a),eq(name,b)|eq(name,c)&eq(name,d)",
+		"status=Active&name='A B'",
+		"any(modules,eq(id,MOD-1756))",
+		"modules.id=MOD-1756",
+		"in(id,(TKN-1111-2222,TKN-3333-4444)),out(account.type,(Vendor))",
+		"not(eq(name,x)),ge(revision,3)",
+		"ge(audit.created.at,2026-01-01),lt(audit.created.at,2026-02-01T00:00:00.000Z)",
+		" eq(name,x) | eq(name,y) ",
+		"(eq(name,x)|eq(name,y)),eq(status,Active)",
+	};
+	struct at_rql_param want[8];
+	char where[512];
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		if (run(&at_rql_tokens, exprs[i]) != AT_OK)
+			fail_msg("%s: %s: %s", exprs[i], q.error.key, q.error.message);
+		assert_true(q.where.len > 0 && q.where.len < sizeof(where));
+		assert_true(q.nparams <= 8);
+		memcpy(where, q.where.data, q.where.len + 1);
+		n = q.nparams;
+		for (j = 0; j < n; j++) {
+			want[j] = q.params[j];
+			want[j].text = strdup(q.params[j].text);
+			assert_non_null(want[j].text);
+		}
+		if (run_filter(&at_rql_tokens, exprs[i]) != AT_OK)
+			fail_msg("filter %s: %s: %s", exprs[i], q.error.key, q.error.message);
+		assert_string_equal(q.where.data, where);
+		assert_int_equal(q.nparams, n);
+		for (j = 0; j < n; j++) {
+			assert_int_equal(q.params[j].type, want[j].type);
+			assert_string_equal(q.params[j].text, want[j].text);
+			assert_int_equal(q.params[j].len, want[j].len);
+			assert_true(q.params[j].num == want[j].num);
+			free(want[j].text);
+		}
+	}
+
+	/* the example of a bulk body, spelled out */
+	assert_int_equal(run_filter(&at_rql_tokens, "and(eq(status,Active),ilike(name,*ci*))"),
+			 AT_OK);
+	assert_string_equal(q.where.data, "(t.status = ? AND t.name LIKE ? ESCAPE '!')");
+	check_params(P("s:Active", "s:%ci%"));
+	/* a filter has no order, paging or select of its own */
+	assert_int_equal(q.order.len, 0);
+	assert_int_equal(q.limit, AT_RQL_LIMIT_DEFAULT);
+	assert_int_equal(q.offset, 0);
+	assert_int_equal(q.nomitted, 0);
+	assert_false(q.render);
+
+	/* another resource's table */
+	assert_int_equal(run_filter(&audit, "ge(timestamp,2026-01-01),eq(event,x)"), AT_OK);
+	assert_string_equal(q.where.data, "(r.ts >= ? AND r.event = ?)");
+	check_params(P("d:2026-01-01 00:00:00.000", "s:x"));
+}
+
+/* JSON needs no percent-encoding: the text is taken as it is. */
+static void test_filter_verbatim(void **state)
+{
+	(void)state;
+	assert_int_equal(run_filter(&at_rql_tokens, "eq(name,'A%20B')"), AT_OK);
+	check_params(P("s:A%20B"));
+	/* a quoted '&' stays in its value; a query string would need %26 */
+	assert_int_equal(run_filter(&at_rql_tokens, "eq(name,'a&&b&limit=1')"), AT_OK);
+	assert_string_equal(q.where.data, "t.name = ?");
+	check_params(P("s:a&&b&limit=1"));
+	assert_int_equal(run_filter(&at_rql_tokens, "eq(name,é)"), AT_OK);
+	check_params(P("s:é"));
+}
+
+static void test_filter_refused(void **state)
+{
+	static const char *const listy[] = {
+		"order=-name", "select=+modules", "limit=5", "offset=10", "render()",
+		"eq(name,x)&limit=5", "eq(name,x),order=name", "eq(name,x)|select=-audit",
+		"offset=0;eq(name,x)", "LIMIT=5", "Render()", "render(x)",
+		"select=+modules,-audit",
+	};
+	char big[AT_RQL_MAX_QUERY + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(listy) / sizeof(listy[0]); i++)
+		filter_refused(listy[i], "a filter takes no select/order/limit");
+	filter_refused("", "the filter is empty");
+	filter_refused(" \t ", "the filter is empty");
+	filter_refused(NULL, "the filter is empty");
+
+	/* errors of the expression are those of the query string, keyed filter */
+	filter_refused("eq(nme,1)", "unknown field 'nme' at position 3");
+	filter_refused("eq(name", "syntax error at position 2: '(' is never closed");
+	filter_refused("eq(name,x)&&eq(name,y)", "syntax error at position 11: expected a term");
+	filter_refused("eq(status,Paused)", "unknown value of status at position 10");
+	filter_refused("(order=name)", "unknown field 'order' at position 1");
+	filter_refused("eq(name,\xff)", "the filter is not valid UTF-8");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	filter_refused(big, "the filter is longer than 8192 bytes");
+	/* list parameters are refused before any SQL is written */
+	filter_refused("eq(name,x),eq(id,y)&order=name", "a filter takes no select/order/limit");
+	assert_int_equal(q.where.len, 0);
+	assert_int_equal(q.nparams, 0);
+
+	/* the query string still reads these as its parameters */
+	assert_int_equal(run(&at_rql_tokens, "eq(name,x)&limit=5"), AT_OK);
+	assert_int_equal(q.limit, 5);
+	assert_string_equal(q.where.data, "t.name = ?");
+}
+
 /* ---- malformed input: refused, never a crash ------------------------------ */
 
 static void test_malformed(void **state)
@@ -693,6 +833,41 @@ static void test_malformed(void **state)
 		assert_true(q.error.key[0] != '\0');
 		assert_true(q.error.message[0] != '\0');
 	}
+	/* the filter of a bulk action takes no percent-encoding nor list
+	 * parameters, so it refuses the lot as well */
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		if (strchr(inputs[i], '%'))
+			continue;
+		if (run_filter(&at_rql_tokens, inputs[i]) != AT_ERR_INVALID)
+			fail_msg("accepted as a filter: '%s'", inputs[i]);
+		assert_string_equal(q.error.key, "filter");
+		assert_true(q.error.message[0] != '\0');
+	}
+}
+
+/* A one-object read: every field by default, the list's items on top,
+ * id kept. */
+static void test_select_one(void **state)
+{
+	struct at_rql_query one;
+
+	(void)state;
+	at_rql_init(&one);
+	one.selected = AT_RQL_SELECT_EVERY;
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "-documents, -object ,actor"), AT_OK);
+	assert_false(at_rql_selected(&one, &at_rql_audit, "documents"));
+	assert_false(at_rql_selected(&one, &at_rql_audit, "object"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "actor"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "event"));
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "+documents,-id"), AT_OK);
+	assert_true(at_rql_selected(&one, &at_rql_audit, "documents"));
+	assert_true(at_rql_selected(&one, &at_rql_audit, "id"));
+	assert_int_equal(at_rql_select(&one, &at_rql_audit, "object,nope"), AT_ERR_INVALID);
+	assert_string_equal(one.error.key, "select");
+	assert_non_null(strstr(one.error.message, "nope"));
+	assert_int_equal(at_rql_select(&one, &at_rql_modules, "\xff"), AT_ERR_INVALID);
+	assert_string_equal(one.error.key, "select");
+	at_rql_release(&one);
 }
 
 int main(void)
@@ -720,7 +895,11 @@ int main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_no_injection),
+		cmocka_unit_test(test_filter_as_query),
+		cmocka_unit_test(test_filter_verbatim),
+		cmocka_unit_test(test_filter_refused),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_select_one),
 	};
 	int rc;
 
