@@ -82,10 +82,4 @@ struct at_jw;
  * at_jw_finish(w). */
 void at_reply_begin(struct at_ctx *ctx, int status, struct at_jw *w);
 
-/* Being retired with the json-c tree: reply status with obj as the
- * JSON body; takes ownership of obj. */
-struct json_object;
-AT_MUST_CHECK enum at_err at_reply_json(struct at_ctx *ctx, int status,
-					struct json_object *obj);
-
 #endif

@@ -31,9 +31,6 @@ enum at_err at_audit_create(struct at_ctx *ctx);
 /* Records of one object of account_id (the caller checked visibility). */
 enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
 				 const char *account_id);
-struct at_audit_record;
-/* Actor and origin of r from the request being served. */
-void at_audit_actor(struct at_audit_record *r, struct at_ctx *ctx);
 /* tokens.c: /settings/api-tokens/{id}/audit */
 enum at_err at_tokens_audit(struct at_ctx *ctx);
 

@@ -108,22 +108,4 @@ bool at_jv_each(const struct at_jv *obj, at_jv_each_fn fn, void *ud);
  * b. */
 AT_MUST_CHECK enum at_err at_jv_text(struct at_buf *b, const struct at_jv *v);
 
-/* ---- being retired: the json-c tree -------------------------------------
- * What renderers used before at_jw; goes once none is left. */
-#include <json-c/json.h>
-
-#include "text.h"
-
-AT_MUST_CHECK enum at_err at_json_render(struct at_buf *b, struct json_object *obj);
-AT_MUST_CHECK enum at_err at_json_render_secret(struct at_buf *b, struct json_object *obj);
-void at_json_wipe_string(struct json_object *str);
-AT_MUST_CHECK enum at_err at_json_parse(const char *text, size_t len,
-					struct json_object **out, char *err, size_t errlen);
-AT_MUST_CHECK enum at_err at_json_add(struct json_object *obj, const char *key,
-				      struct json_object *val);
-AT_MUST_CHECK enum at_err at_json_add_str(struct json_object *obj, const char *key,
-					  const char *val);
-AT_MUST_CHECK enum at_err at_json_add_int(struct json_object *obj, const char *key,
-					  long long val);
-
 #endif

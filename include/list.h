@@ -11,7 +11,6 @@
 #define AT_LIST_LIMIT_MAX 1000
 
 struct at_jw;
-struct json_object;
 struct at_rql_resource;
 struct at_rql_query;
 struct at_db_rows;
@@ -31,12 +30,9 @@ struct at_list_spec {
 	enum at_stmt total_stmt;	/* takes the scope parameters */
 	/* refuse a query the resource cannot answer (may be NULL) */
 	enum at_err (*check)(struct at_ctx *ctx, const struct at_rql_query *q);
-	/* one element of data, written with w (key NULL); replaces render */
+	/* one element of data, written with w (key NULL) */
 	enum at_err (*write)(struct at_ctx *ctx, const struct at_db_rows *rows,
 			     const struct at_rql_query *q, struct at_jw *w);
-	/* being retired: the element as a json-c object */
-	enum at_err (*render)(struct at_ctx *ctx, const struct at_db_rows *rows,
-			      const struct at_rql_query *q, struct json_object **out);
 };
 
 AT_MUST_CHECK enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec);
@@ -66,13 +62,5 @@ void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
  * filter's values, then limit and offset when paging; their count. */
 size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
 		      bool paging, struct at_db_param *p);
-
-/* ---- being retired with the json-c tree (reply_tree.c) ---- */
-/* The envelope of at_list_reply with render()ed elements. */
-AT_MUST_CHECK enum at_err at_list_reply_tree(struct at_ctx *ctx, const struct at_list_spec *spec,
-					     const struct at_rql_query *q,
-					     struct at_db_param *p, long long total);
-/* Append obj to arr, taking it; frees it on failure. */
-AT_MUST_CHECK enum at_err at_json_push(struct json_object *arr, struct json_object *obj);
 
 #endif

@@ -239,11 +239,3 @@ out:
 	at_jv_free(body);
 	return at_db_failed(ctx, rc);
 }
-
-void at_audit_actor(struct at_audit_record *r, struct at_ctx *ctx)
-{
-	struct at_dom d;
-
-	at_ctx_dom(ctx, &d);
-	at_audit_actor_dom(r, &d);
-}

@@ -1,7 +1,10 @@
-/* json.c: json-c helpers with limits. */
+/* json.c: the only file that uses json-c: the writer, the reader and the
+ * checks json-c leaves out (duplicate keys, lone surrogates, NUL). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "json.h"
 #include "text.h"
@@ -55,7 +58,8 @@ enum at_err at_json_quote_n(struct at_buf *b, const char *s, size_t n)
 	return at_buf_append(b, "\"", 1);
 }
 
-enum at_err at_json_render(struct at_buf *b, struct json_object *obj)
+/* obj serialised compactly, / unescaped. */
+static enum at_err tree_render(struct at_buf *b, struct json_object *obj)
 {
 	size_t len;
 	const char *s;
@@ -67,31 +71,7 @@ enum at_err at_json_render(struct at_buf *b, struct json_object *obj)
 	return at_buf_append(b, s, len);
 }
 
-enum at_err at_json_render_secret(struct at_buf *b, struct json_object *obj)
-{
-	size_t len;
-	const char *s;
-	enum at_err rc;
 
-	s = json_object_to_json_string_length(obj,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (!s)
-		return AT_ERR_NOMEM;
-	rc = at_buf_append(b, s, len);
-	/* json-c caches the text in the object and frees it unwiped */
-	explicit_bzero((void *)(uintptr_t)s, len);
-	return rc;
-}
-
-void at_json_wipe_string(struct json_object *str)
-{
-	const char *s;
-
-	if (!str || !json_object_is_type(str, json_type_string))
-		return;
-	s = json_object_get_string(str);
-	explicit_bzero((void *)(uintptr_t)s, (size_t)json_object_get_string_len(str));
-}
 
 /* Walk a parsed value: strings must be valid UTF-8 (json-c passes raw
  * bytes through) and must not hold NUL (C strings would cut them short). */
@@ -131,8 +111,8 @@ static bool strings_valid(struct json_object *v, int depth)
  * we should tell it about) and single-quoted strings. */
 static int scan_text(const char *text, size_t len, struct json_object *root);
 
-enum at_err at_json_parse(const char *text, size_t len, struct json_object **out,
-			  char *err, size_t errlen)
+static enum at_err tree_parse(const char *text, size_t len, struct json_object **out,
+			      char *err, size_t errlen)
 {
 	struct json_tokener *tok;
 	struct json_object *obj = NULL;
@@ -360,26 +340,8 @@ static int scan_text(const char *text, size_t len, struct json_object *root)
 	return d.single_quote ? 2 : d.lone_surrogate ? 3 : d.dup ? 1 : 0;
 }
 
-enum at_err at_json_add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return AT_ERR_NOMEM;
-	if (json_object_object_add(obj, key, val)) {
-		json_object_put(val);
-		return AT_ERR_NOMEM;
-	}
-	return AT_OK;
-}
 
-enum at_err at_json_add_str(struct json_object *obj, const char *key, const char *val)
-{
-	return at_json_add(obj, key, json_object_new_string(val));
-}
 
-enum at_err at_json_add_int(struct json_object *obj, const char *key, long long val)
-{
-	return at_json_add(obj, key, json_object_new_int64(val));
-}
 
 /* ---- the writer ---------------------------------------------------------- */
 
@@ -521,7 +483,7 @@ void at_jw_raw(struct at_jw *w, const char *key, const char *json, size_t n)
 void at_jw_value(struct at_jw *w, const char *key, const struct at_jv *v)
 {
 	if (jw_member(w, key))
-		w->err = at_json_render(w->b, (struct json_object *)(uintptr_t)v);
+		w->err = tree_render(w->b, (struct json_object *)(uintptr_t)v);
 }
 
 /* ---- the reader ---------------------------------------------------------- */
@@ -538,7 +500,7 @@ enum at_err at_jv_parse(const char *text, size_t len, struct at_jv **out, char *
 	struct json_object *obj = NULL;
 	enum at_err rc;
 
-	rc = at_json_parse(text, len, &obj, err, errlen);
+	rc = tree_parse(text, len, &obj, err, errlen);
 	*out = (struct at_jv *)obj;
 	return rc;
 }
@@ -661,6 +623,6 @@ enum at_err at_jv_text(struct at_buf *b, const struct at_jv *v)
 		s = at_jv_str(v, &len);
 		return at_buf_append(b, s, len);
 	default:
-		return at_json_render(b, jv(v));
+		return tree_render(b, jv(v));
 	}
 }

@@ -107,10 +107,7 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 	n = at_list_params(spec, &q, false, p);
 	if ((rc = list_total(ctx, spec, &q, p, n, &total)))
 		goto out;
-	if (spec->write)
-		rc = list_write(ctx, spec, &q, p, total);
-	else
-		rc = at_list_reply_tree(ctx, spec, &q, p, total);
+	rc = list_write(ctx, spec, &q, p, total);
 out:
 	at_rql_release(&q);
 	return at_db_failed(ctx, rc);

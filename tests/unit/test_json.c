@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "json.h"
+#include "text.h"
 
 static enum at_err parse(const char *text, size_t len)
 {

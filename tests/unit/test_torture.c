@@ -457,7 +457,7 @@ static void test_key_file_survives_allocation_failures(void **state)
 
 struct json_case {
 	const char *body;
-	struct json_object *obj;
+	struct at_jv *obj;
 	char err[256];
 };
 
@@ -466,17 +466,17 @@ static enum at_err json_run(void *state)
 	struct json_case *c = state;
 
 	c->err[0] = '\0';
-	return at_json_parse(c->body, strlen(c->body), &c->obj, c->err, sizeof(c->err));
+	return at_jv_parse(c->body, strlen(c->body), &c->obj, c->err, sizeof(c->err));
 }
 
 static bool json_body_ok(const struct json_case *c)
 {
-	struct json_object *v;
+	const struct at_jv *v;
+	const char *name;
 
-	return json_object_object_get_ex(c->obj, "name", &v) &&
-	       !strcmp(json_object_get_string(v), "Billing sync \xc3\xa9") &&
-	       json_object_object_get_ex(c->obj, "modules", &v) &&
-	       json_object_array_length(v) == 2;
+	return at_jv_get(c->obj, "name", &v) && (name = at_jv_str(v, NULL)) &&
+	       !strcmp(name, "Billing sync \xc3\xa9") && at_jv_get(c->obj, "modules", &v) &&
+	       at_jv_len(v) == 2;
 }
 
 /* How one run with allocation n failing ended (a child's exit status). */
