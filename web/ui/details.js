@@ -53,7 +53,8 @@ export async function renderDetails(main, id, tabKey) {
 			alertError(describe(e));
 		}
 	}));
-	actions.append(edit);
+	if (token.status !== 'Deleted')
+		actions.append(edit);
 	const active = token.status === 'Active';
 	if (token.status === 'Active' || token.status === 'Disabled') {
 		const action = active ? 'disable' : 'enable';

@@ -55,6 +55,12 @@ export function renderList(main, params) {
 	const status = h('select', {id: 'status-filter', name: 'status'},
 		h('option', {value: ''}, 'All statuses'),
 		STATUSES.map((s) => h('option', {value: s, selected: s === state.status}, s)));
+	// the column headers sort on wide screens; narrow ones show this instead
+	const sortBy = h('select', {id: 'sort-by', name: 'order'},
+		COLUMNS.filter((c) => c.sort).flatMap((c) => [
+			h('option', {value: '+' + c.sort, selected: state.order === '+' + c.sort || state.order === c.sort}, `${c.label} ↑`),
+			h('option', {value: '-' + c.sort, selected: state.order === '-' + c.sort}, `${c.label} ↓`),
+		]));
 	const addButton = h('button', {type: 'button', class: 'button primary', id: 'add-token',
 		onclick: () => openCreateWizard()}, 'Add API token');
 	const table = h('table', {class: 'grid', id: 'tokens', 'aria-describedby': 'page-info'});
@@ -72,7 +78,8 @@ export function renderList(main, params) {
 			addButton),
 		h('form', {class: 'toolbar', role: 'search', onsubmit: (e) => { e.preventDefault(); go({offset: 0, q: search.value.trim()}); }},
 			h('div', {class: 'field inline'}, h('label', {for: 'search'}, 'Search'), search),
-			h('div', {class: 'field inline'}, h('label', {for: 'status-filter'}, 'Status'), status)),
+			h('div', {class: 'field inline'}, h('label', {for: 'status-filter'}, 'Status'), status),
+			h('div', {class: 'field inline narrow-only'}, h('label', {for: 'sort-by'}, 'Sort by'), sortBy)),
 		h('div', {class: 'table-wrap'}, table),
 		h('div', {class: 'pager'}, info,
 			h('div', {class: 'pager-controls'},
@@ -92,6 +99,7 @@ export function renderList(main, params) {
 		clearTimeout(timer);
 		timer = setTimeout(() => go({offset: 0, q: search.value.trim()}), 300);
 	});
+	sortBy.addEventListener('change', () => go({offset: 0, order: sortBy.value}));
 	status.addEventListener('change', () => go({offset: 0, status: status.value}));
 	size.addEventListener('change', () => go({offset: 0, limit: Number(size.value)}));
 	prev.addEventListener('click', () => go({offset: Math.max(0, state.offset - state.limit)}));
