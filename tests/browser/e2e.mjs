@@ -280,7 +280,8 @@ await flow('create: a wizard of four steps, the value shown once and copied', as
 	assert.equal(await nameBox.getAttribute('aria-invalid'), 'true');
 	assert.match(await dlg.locator('.field[data-field=name] .field-error').textContent(), /Enter a name/);
 	await dlg.locator('input[type=file]').setInputFiles({name: 'logo.png', mimeType: 'image/png', buffer: png()});
-	await nameBox.fill(NAME);
+	// a name the server refuses (a slash), corrected after the Add below
+	await nameBox.fill('CI/CD pipeline');
 	await dlg.getByLabel('Description (optional)').fill('Deploys from the build server');
 	await dlg.locator('.logo-preview:not([hidden])').waitFor();
 	await shot(page, 'wizard-1-general');
@@ -292,6 +293,18 @@ await flow('create: a wizard of four steps, the value shown once and copied', as
 	await dlg.getByText('Step 3 of 4: Overview').waitFor();
 	assert.ok(await dlg.getByText(PROTECTED_MODULE).isVisible());
 	await shot(page, 'wizard-3-overview');
+	// the server refuses the name: back on the first step, its message next to it
+	allowed = [{status: 400, url: API}];
+	await dlg.getByRole('button', {name: 'Add'}).click();
+	const nameError = dlg.locator('.field[data-field=name] .field-error');
+	await nameError.waitFor({state: 'visible'});
+	assert.match(await nameError.textContent(), /letters, digits/);
+	await dlg.getByText('Step 1 of 4: General').waitFor();
+	assert.equal(await page.evaluate(() => document.activeElement.name), 'name', 'focus is on the field');
+	assert.equal((await api('GET', `?${encodeURIComponent('eq(name,"CI/CD pipeline")')}&limit=0`)).body.$meta.pagination.total, 0);
+	await nameBox.fill(NAME);
+	await dlg.getByRole('button', {name: 'Next'}).click();
+	await dlg.getByRole('button', {name: 'Next'}).click();
 	await dlg.getByRole('button', {name: 'Add'}).click();
 	await dlg.getByText('This API token has been created successfully.').waitFor();
 	const masked = await dlg.locator('output.secret').textContent();
@@ -414,6 +427,8 @@ await flow('disable: confirmed, and the value stops working', async () => {
 	await dlg.getByRole('button', {name: 'Disable'}).click();
 	await page.locator('.token-head .badge', {hasText: 'Disabled'}).waitFor();
 	await page.locator('#status', {hasText: 'API token disabled.'}).waitFor();
+	assert.equal(await page.evaluate(() => document.activeElement.id), 'enable-token',
+		'the focus is on the control that replaced the one used');
 	assert.equal((await api('GET', `/${tid}`)).body.status, 'Disabled');
 	assert.equal((await guarded(value)).status, 401);
 });
@@ -440,6 +455,7 @@ await flow('412: an edit that lost a race says so and reloads, never overwrites'
 	await dlg.getByRole('button', {name: 'Save'}).click();
 	await dlg.waitFor({state: 'detached'});
 	await page.locator('#alert', {hasText: 'Someone else changed this API token'}).waitFor();
+	await page.waitForFunction(() => document.activeElement.id === 'edit-token');
 	// reloaded: the other change shows
 	await page.getByRole('heading', {level: 1, name: 'Renamed elsewhere'}).waitFor();
 	assert.equal(await page.getByRole('tabpanel').locator('dd').first().textContent(), 'Deploys main from the build server');
@@ -489,6 +505,12 @@ await flow('375 px: the list, the details and the wizard fit the width', async (
 	const cell = small.locator('#tokens tbody tr[data-id] td[data-label="Status"]').first();
 	assert.ok((await cell.boundingBox()).width > 300, 'a cell takes the whole card');
 	await shot(small, 'list-375');
+	// the headers are out of sight: a select sorts
+	await small.getByLabel('Sort by').selectOption('+name');
+	await small.waitForFunction(() => location.hash.includes('order=%2Bname'));
+	await small.locator('#tokens:not([aria-busy]) tbody tr[data-id]').first().waitFor();
+	assert.equal(await small.locator('#tokens tbody tr[data-id] .token-name').first().textContent(), 'Billing export');
+	assert.equal(await small.getByLabel('Sort by').inputValue(), '+name');
 	const first = small.locator('#tokens tbody tr[data-id] a.token-name').first();
 	await first.click();
 	await small.getByRole('tablist').waitFor();

@@ -19,7 +19,9 @@ const EVENTS = ['created', 'updated', 'enabled', 'disabled', 'deleted'];
 const CONFLICT = 'Someone else changed this API token while you were working on it. ' +
 	'Nothing was overwritten: the page now shows the latest version, so check it and try again.';
 
-export async function renderDetails(main, id, tabKey) {
+// focus: a selector of what takes the focus once drawn (after an action,
+// the control that replaced the one the person used).
+export async function renderDetails(main, id, tabKey, focus) {
 	const tab = TABS.some((t) => t.key === tabKey) ? tabKey : 'general';
 	const path = `/${encodeURIComponent(id)}`;
 	main.setAttribute('aria-busy', 'true');
@@ -36,11 +38,13 @@ export async function renderDetails(main, id, tabKey) {
 	main.removeAttribute('aria-busy');
 	document.title = `${token.name} · API tokens`;
 
-	const reload = (t = tab) => renderDetails(main, id, t);
+	// the tab shown now, which the URL holds
+	const current = () => (location.hash.match(/\/(\w+)$/) || [])[1];
+	const reload = (sel) => renderDetails(main, id, current(), sel);
 	// 412: say so, show what is there now
 	const conflict = () => {
 		alertError(CONFLICT);
-		reload();
+		reload('#edit-token');
 	};
 
 	const actions = h('div', {class: 'actions'});
@@ -48,7 +52,8 @@ export async function renderDetails(main, id, tabKey) {
 	edit.addEventListener('click', () => busy(edit, async () => {
 		alertError('');
 		try {
-			await openEditDialog(token, etag, {onSaved: () => reload(), onConflict: conflict});
+			await openEditDialog(token, etag, {opener: edit, onSaved: () => reload('#edit-token'),
+				onConflict: conflict});
 		} catch (e) {
 			alertError(describe(e));
 		}
@@ -69,10 +74,11 @@ export async function renderDetails(main, id, tabKey) {
 					: `"${token.name}" will work again for the modules it holds.`,
 				confirm: active ? 'Disable' : 'Enable',
 				run: () => act('POST', `${path}/${action}`),
+				opener: toggle,
 			});
 			if (ok) {
 				announce(active ? 'API token disabled.' : 'API token enabled.');
-				reload();
+				reload('#enable-token, #disable-token');
 			}
 		});
 		actions.append(toggle);
@@ -86,6 +92,7 @@ export async function renderDetails(main, id, tabKey) {
 				text: `Delete "${token.name}" (${token.id})? Programs using it are refused at once. This cannot be undone.`,
 				confirm: 'Delete', danger: true,
 				run: () => act('DELETE', path),
+				opener: del,
 			});
 			if (ok) {
 				announce(`API token ${token.id} deleted.`);
@@ -105,7 +112,7 @@ export async function renderDetails(main, id, tabKey) {
 				e.handled = true;
 			} else if (e instanceof ApiError && e.status === 409) {
 				alertError(describe(e));
-				reload();
+				reload('#enable-token, #disable-token');
 				e.handled = true;
 			} else {
 				e.message = describe(e);
@@ -205,17 +212,17 @@ export async function renderDetails(main, id, tabKey) {
 		const box = h('div', {class: 'audit'});
 		let offset = 0;
 		const limit = 10;
-		async function page() {
+		async function page(used) {
 			box.setAttribute('aria-busy', 'true');
 			clear(box, h('p', {class: 'loading'}, 'Loading…'));
 			try {
 				const {data} = await request('GET', `${path}/audit` +
 					query({order: '-timestamp', limit, offset, flags: ['render()']}));
 				const {total} = data.$meta.pagination;
-				const prev = h('button', {type: 'button', class: 'button secondary', disabled: offset === 0,
-					onclick: () => { offset -= limit; page(); }}, 'Newer');
-				const next = h('button', {type: 'button', class: 'button secondary', disabled: offset + limit >= total,
-					onclick: () => { offset += limit; page(); }}, 'Older');
+				const prev = h('button', {type: 'button', class: 'button secondary', id: 'audit-newer',
+					disabled: offset === 0, onclick: () => { offset -= limit; page('audit-newer'); }}, 'Newer');
+				const next = h('button', {type: 'button', class: 'button secondary', id: 'audit-older',
+					disabled: offset + limit >= total, onclick: () => { offset += limit; page('audit-older'); }}, 'Older');
 				clear(box,
 					h('table', {class: 'grid compact', id: 'audit-trail'},
 						h('caption', {class: 'sr-only'}, 'Audit trail, newest first'),
@@ -229,6 +236,8 @@ export async function renderDetails(main, id, tabKey) {
 					h('div', {class: 'pager'},
 						h('p', {class: 'muted'}, total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total} records` : ''),
 						h('div', {class: 'pager-controls'}, prev, next)));
+				if (used)
+					(document.getElementById(used).disabled ? box.querySelector('button:not(:disabled)') : document.getElementById(used))?.focus();
 			} catch (e) {
 				clear(box, h('p', {class: 'form-error'}, describe(e)));
 			} finally {
@@ -254,4 +263,6 @@ export async function renderDetails(main, id, tabKey) {
 			h('div', {class: 'card'}, h('h2', {class: 'card-title'}, 'Last access'), h('p', {}, when(token.lastAccessAt)))),
 		tablist, panel);
 	select(tab, false);
+	if (focus)
+		main.querySelector(focus)?.focus();
 }

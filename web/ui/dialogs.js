@@ -2,13 +2,19 @@
 // closes; focus goes back to the control that opened the dialog.
 import {h} from './dom.js';
 
-export function openDialog(dialog, {initialFocus} = {}) {
-	const opener = document.activeElement;
+// opener: the control to return to (default: the focused one).  When the
+// view behind has been drawn anew meanwhile, its namesake (same id) takes
+// the focus.
+export function openDialog(dialog, {initialFocus, opener} = {}) {
+	opener = opener || document.activeElement;
 	document.body.append(dialog);
 	dialog.addEventListener('close', () => {
 		dialog.remove();
-		if (opener && opener.isConnected && typeof opener.focus === 'function')
-			opener.focus();
+		let target = opener;
+		if (target && !target.isConnected)
+			target = target.id ? document.getElementById(target.id) : null;
+		if (target && typeof target.focus === 'function')
+			target.focus();
 	}, {once: true});
 	dialog.showModal();
 	const first = initialFocus || dialog.querySelector('[autofocus], input, select, textarea, button');
@@ -35,7 +41,7 @@ export function dialogShell(title, {wide} = {}) {
 // confirmAction({title, text, confirm: 'Delete', danger, run}) resolves true
 // once run() succeeded, false when the person cancelled.  run's error is
 // shown in the dialog, which stays open.
-export function confirmAction({title, text, confirm, danger, run}) {
+export function confirmAction({title, text, confirm, danger, run, opener}) {
 	return new Promise((resolve) => {
 		const {dialog, body, actions} = dialogShell(title);
 		const error = h('p', {class: 'form-error', role: 'alert', hidden: true});
@@ -67,6 +73,6 @@ export function confirmAction({title, text, confirm, danger, run}) {
 			}
 		});
 		dialog.addEventListener('close', () => resolve(done), {once: true});
-		openDialog(dialog, {initialFocus: cancel});
+		openDialog(dialog, {initialFocus: cancel, opener});
 	});
 }

@@ -188,7 +188,7 @@ export function openCreateWizard() {
 // The edit dialog: name, description, logo, modules; saved as a delta with
 // If-Match.  onConflict() runs when someone else changed the token first
 // (412): nothing is overwritten.
-export async function openEditDialog(token, etag, {onSaved, onConflict}) {
+export async function openEditDialog(token, etag, {onSaved, onConflict, opener}) {
 	const modules = await grantable();
 	// modules the token has but the caller may not grant stay as they are
 	const held = token.modules || [];
@@ -277,5 +277,5 @@ export async function openEditDialog(token, etag, {onSaved, onConflict}) {
 			save.removeAttribute('aria-busy');
 		}
 	});
-	openDialog(dialog, {initialFocus: name.control});
+	openDialog(dialog, {initialFocus: name.control, opener});
 }
