@@ -12,6 +12,7 @@
 //   APITOKEND_SCREENSHOT_DIR  where the screenshots go (default: none taken)
 //   CHROMIUM                  the browser (default /usr/bin/chromium)
 //
+// axe-core (from npm, pinned too) checks the accessibility of each view.
 // Any console error or uncaught page error fails the run, except the HTTP
 // errors a flow provokes on purpose (a 400 or a 412 it asks for), which
 // Chromium reports on the console as "Failed to load resource".
@@ -19,6 +20,7 @@ import {chromium} from 'playwright-core';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import {createRequire} from 'node:module';
 import zlib from 'node:zlib';
 
 const [base, user, password] = process.argv.slice(2);
@@ -176,7 +178,7 @@ async function noHorizontalOverflow(page, what) {
 // --- data for a list worth looking at -------------------------------------
 
 const seeded = ['Billing export', 'Reporting dashboard', 'Nightly backup', 'Partner sync',
-	'Helpdesk bridge', 'Invoice mailer', 'License audit', 'Order intake', 'Staging deploy',
+	'Helpdesk "EU" bridge', 'Invoice mailer', 'License audit', 'Order intake', 'Staging deploy',
 	'Usage metrics', 'Warehouse feed'];
 for (const [i, name] of seeded.entries()) {
 	const r = await api('POST', '', {name, description: `${name} for the operations team`,
@@ -222,6 +224,16 @@ await flow('search, status filter, sorting and paging go to the server', async (
 	assert.deepEqual((await rows.locator('.token-name').allTextContents()).sort(),
 		['Client admin (demo)', 'Client integration (demo)']);
 	assert.ok(seen.some((u) => u.includes('ilike(name,"*demo*")')), seen.join('\n'));
+	// quotes and stars are searched for literally
+	await page.getByLabel('Search').fill('"EU"');
+	await page.waitForFunction(() => location.hash.includes('q=%22EU%22'));
+	await settle();
+	assert.deepEqual(await rows.locator('.token-name').allTextContents(), ['Helpdesk "EU" bridge']);
+	await page.getByLabel('Search').fill('*');
+	await page.waitForFunction(() => location.hash.includes('q=*'));
+	await settle();
+	assert.equal(await rows.count(), 0);
+	assert.equal(await page.locator('#tokens td.empty').textContent(), 'No API token matches.');
 	await page.getByLabel('Search').fill('');
 	await page.waitForFunction(() => !location.hash.includes('q='));
 	await page.getByLabel('Status').selectOption('Disabled');
@@ -532,6 +544,63 @@ await flow('375 px: the list, the details and the wizard fit the width', async (
 });
 
 await phone.close();
+
+// --- accessibility: axe-core's rules on every view -------------------------
+
+// axe is injected as a script, which the page's Content-Security-Policy
+// refuses: this context alone bypasses it.
+const a11yCtx = await browser.newContext({viewport: {width: 1440, height: 900}, bypassCSP: true,
+	httpCredentials: {username: user, password, origin: base}, reducedMotion: 'reduce'});
+const a11y = await a11yCtx.newPage();
+a11y.setDefaultTimeout(10000);
+currentPage = a11y;
+watch(a11y, 'a11y');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function axe(what) {
+	if (!(await a11y.evaluate(() => typeof window.axe === 'object')))
+		await a11y.addScriptTag({path: AXE});
+	const result = await a11y.evaluate(() => window.axe.run(document, {resultTypes: ['violations']}));
+	const found = result.violations.map((v) => `${what}: ${v.id} (${v.impact}): ${v.help}: ` +
+		v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '));
+	assert.ok(result.passes.length > 10, `${what}: axe checked nothing`);
+	assert.deepEqual(found, [], found.join('\n'));
+}
+
+await flow('accessibility: no axe-core violation in the list, the tabs and the dialogs', async () => {
+	await a11y.goto(PAGE);
+	await a11y.locator('#tokens:not([aria-busy]) tbody tr[data-id]').first().waitFor();
+	await axe('list');
+	await a11y.locator('#tokens tbody tr[data-id] a.token-name').first().click();
+	await a11y.getByRole('tablist').waitFor();
+	for (const tab of ['General', 'Modules', 'Details', 'Audit trail']) {
+		await a11y.getByRole('tab', {name: tab}).click();
+		if (tab === 'Audit trail')
+			await a11y.locator('#audit-trail').waitFor();
+		await axe(`details, ${tab}`);
+	}
+	await a11y.getByRole('button', {name: 'Disable'}).click();
+	await a11y.getByRole('dialog', {name: 'Disable API token'}).waitFor();
+	await axe('confirmation');
+	await a11y.keyboard.press('Escape');
+	await a11y.getByRole('button', {name: 'Edit'}).click();
+	await a11y.getByRole('dialog', {name: 'Edit API token'}).waitFor();
+	await axe('edit');
+	await a11y.keyboard.press('Escape');
+	await a11y.goto(PAGE);
+	await a11y.getByRole('button', {name: 'Add API token'}).click();
+	const dlg = a11y.getByRole('dialog', {name: 'Add API token'});
+	await axe('wizard, general');
+	await dlg.getByLabel('API token name').fill('Accessibility check');
+	await dlg.getByRole('button', {name: 'Next'}).click();
+	await dlg.getByText('Step 2 of 4: Modules').waitFor();
+	await axe('wizard, modules');
+	await dlg.getByRole('button', {name: 'Next'}).click();
+	await dlg.getByText('Step 3 of 4: Overview').waitFor();
+	await axe('wizard, overview');
+});
+
+await a11yCtx.close();
 await browser.close();
 console.log(`browser: ${passed} flows passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

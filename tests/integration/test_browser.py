@@ -49,17 +49,16 @@ def build_dir():
 
 
 def npm_ready():
-    """npm ci unless node_modules already holds the locked playwright-core."""
+    """npm ci unless node_modules already holds every locked package."""
     with open(os.path.join(BROWSER_DIR, "package-lock.json"), encoding="utf-8") as f:
-        want = json.load(f)["packages"]["node_modules/playwright-core"]["version"]
-    have = None
-    try:
-        with open(os.path.join(BROWSER_DIR, "node_modules", "playwright-core", "package.json"),
-                  encoding="utf-8") as f:
-            have = json.load(f).get("version")
-    except OSError:
-        pass
-    if have == want:
+        locked = {k: v["version"] for k, v in json.load(f)["packages"].items() if k}
+    def installed(key):
+        try:
+            with open(os.path.join(BROWSER_DIR, key, "package.json"), encoding="utf-8") as f:
+                return json.load(f).get("version")
+        except (OSError, ValueError):
+            return None
+    if locked and all(installed(k) == v for k, v in locked.items()):
         return
     env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
     proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
