@@ -88,6 +88,11 @@ export function announce(text) {
 // An error that concerns the whole page (no field to put it next to).
 export function alertError(text) {
 	const el = document.getElementById('alert');
+	// a success said before no longer stands next to it
+	if (text) {
+		clearTimeout(statusTimer);
+		document.getElementById('status').textContent = '';
+	}
 	el.hidden = !text;
 	el.textContent = text || '';
 }
