@@ -229,6 +229,7 @@ await flow('search, status filter, sorting and paging go to the server', async (
 	await page.waitForFunction(() => location.hash.includes('q=%22EU%22'));
 	await settle();
 	assert.deepEqual(await rows.locator('.token-name').allTextContents(), ['Helpdesk "EU" bridge']);
+	assert.equal(await rows.locator('.avatar').textContent(), 'HE', 'initials are letters');
 	await page.getByLabel('Search').fill('*');
 	await page.waitForFunction(() => location.hash.includes('q=*'));
 	await settle();
@@ -268,6 +269,60 @@ await flow('search, status filter, sorting and paging go to the server', async (
 	page.off('request', onReq);
 	await page.goto(PAGE);
 	await settle();
+});
+
+await flow('row menus: keyboard operable, enable and disable from the list', async () => {
+	const settle = () => page.locator('#tokens:not([aria-busy])').waitFor();
+	await settle();
+	const rowOf = (name) => page.locator('#tokens tbody tr[data-id]', {has: page.getByRole('link', {name, exact: true})});
+	const id = await rowOf('Usage metrics').getAttribute('data-id');
+	const button = page.locator(`#actions-${id}`);
+	assert.equal(await button.getAttribute('aria-label'), 'Actions for Usage metrics');
+	assert.equal(await button.getAttribute('aria-expanded'), 'false');
+	await button.focus();
+	await page.keyboard.press('Enter');
+	const menu = page.getByRole('menu', {name: 'Actions for Usage metrics'});
+	await menu.waitFor();
+	assert.equal(await button.getAttribute('aria-expanded'), 'true');
+	assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Edit', 'Enable', 'Delete']);
+	await shot(page, 'list-menu');
+	const focusedText = () => page.evaluate(() => document.activeElement.textContent);
+	assert.equal(await focusedText(), 'Edit');
+	await page.keyboard.press('End');
+	assert.equal(await focusedText(), 'Delete');
+	await page.keyboard.press('ArrowDown');
+	assert.equal(await focusedText(), 'Edit', 'the arrows wrap around');
+	await page.keyboard.press('Escape');
+	await menu.waitFor({state: 'hidden'});
+	assert.equal(await page.evaluate(() => document.activeElement.id), `actions-${id}`);
+	// ArrowDown opens it too; Enable, confirmed
+	await page.keyboard.press('ArrowDown');
+	await menu.waitFor();
+	await page.keyboard.press('ArrowDown');
+	assert.equal(await focusedText(), 'Enable');
+	await page.keyboard.press('Enter');
+	const dlg = page.getByRole('dialog', {name: 'Enable API token'});
+	await dlg.waitFor();
+	await dlg.getByRole('button', {name: 'Enable'}).click();
+	await page.locator('#status', {hasText: 'API token enabled.'}).waitFor();
+	await rowOf('Usage metrics').locator('.badge', {hasText: 'Active'}).waitFor();
+	await settle();
+	assert.equal(await page.evaluate(() => document.activeElement.id), `actions-${id}`,
+		'the focus is back on the row\'s menu button');
+	assert.equal((await api('GET', `/${id}`)).body.status, 'Active');
+	// Edit from the menu opens the form with the token; Disable again
+	await button.click();
+	await menu.getByRole('menuitem', {name: 'Edit'}).click();
+	const edit = page.getByRole('dialog', {name: 'Edit API token'});
+	await edit.waitFor();
+	assert.equal(await edit.getByLabel('API token name').inputValue(), 'Usage metrics');
+	assert.ok(await edit.locator(`input[type=checkbox][value=${PROTECTED_MODULE}]`).isChecked());
+	await edit.getByRole('button', {name: 'Cancel'}).click();
+	await button.click();
+	await menu.getByRole('menuitem', {name: 'Disable'}).click();
+	await page.getByRole('dialog', {name: 'Disable API token'}).getByRole('button', {name: 'Disable'}).click();
+	await rowOf('Usage metrics').locator('.badge', {hasText: 'Disabled'}).waitFor();
+	assert.equal((await api('GET', `/${id}`)).body.status, 'Disabled');
 });
 
 await flow('the wizard closes on Escape and gives the focus back', async () => {
@@ -571,6 +626,10 @@ await flow('accessibility: no axe-core violation in the list, the tabs and the d
 	await a11y.goto(PAGE);
 	await a11y.locator('#tokens:not([aria-busy]) tbody tr[data-id]').first().waitFor();
 	await axe('list');
+	await a11y.locator('#tokens tbody tr[data-id] .menu-button').first().click();
+	await a11y.getByRole('menu').waitFor();
+	await axe('list, a row menu open');
+	await a11y.keyboard.press('Escape');
 	await a11y.locator('#tokens tbody tr[data-id] a.token-name').first().click();
 	await a11y.getByRole('tablist').waitFor();
 	for (const tab of ['General', 'Modules', 'Details', 'Audit trail']) {

@@ -1,9 +1,9 @@
 // One token: header with its actions, and the tabs General, Modules,
 // Details and Audit trail.
-import {request, describe, iconUrl, ApiError} from './api.js';
+import {request, describe, iconUrl} from './api.js';
 import {query} from './rql.js';
-import {h, clear, when, badge, avatar, announce, alertError, busy} from './dom.js';
-import {confirmAction} from './dialogs.js';
+import {h, clear, when, badge, avatar, alertError, busy} from './dom.js';
+import {CONFLICT, toggleToken, deleteToken, toggles} from './actions.js';
 import {openEditDialog} from './wizard.js';
 import {secretField, copyText} from './widgets.js';
 
@@ -16,8 +16,6 @@ const TABS = [
 // The events of the embedded audit object, in the order a person reads
 // them; any other event the API reports is shown after these.
 const EVENTS = ['created', 'updated', 'enabled', 'disabled', 'deleted'];
-const CONFLICT = 'Someone else changed this API token while you were working on it. ' +
-	'Nothing was overwritten: the page now shows the latest version, so check it and try again.';
 
 // focus: a selector of what takes the focus once drawn (after an action,
 // the control that replaced the one the person used).
@@ -60,65 +58,21 @@ export async function renderDetails(main, id, tabKey, focus) {
 	}));
 	if (token.status !== 'Deleted')
 		actions.append(edit);
-	const active = token.status === 'Active';
-	if (token.status === 'Active' || token.status === 'Disabled') {
-		const action = active ? 'disable' : 'enable';
+	if (toggles(token.status)) {
+		const action = token.status === 'Active' ? 'disable' : 'enable';
 		const toggle = h('button', {type: 'button', class: 'button secondary', id: `${action}-token`},
-			active ? 'Disable' : 'Enable');
-		toggle.addEventListener('click', async () => {
-			alertError('');
-			const ok = await confirmAction({
-				title: active ? 'Disable API token' : 'Enable API token',
-				text: active
-					? `Programs using "${token.name}" will be refused until it is enabled again.`
-					: `"${token.name}" will work again for the modules it holds.`,
-				confirm: active ? 'Disable' : 'Enable',
-				run: () => act('POST', `${path}/${action}`),
-				opener: toggle,
-			});
-			if (ok) {
-				announce(active ? 'API token disabled.' : 'API token enabled.');
-				reload('#enable-token, #disable-token');
-			}
-		});
+			token.status === 'Active' ? 'Disable' : 'Enable');
+		toggle.addEventListener('click', () => toggleToken(token, etag, {opener: toggle,
+			reload: () => reload('#enable-token, #disable-token'),
+			done: () => reload('#enable-token, #disable-token')}));
 		actions.append(toggle);
 	}
 	if (token.status !== 'Deleted') {
 		const del = h('button', {type: 'button', class: 'button danger', id: 'delete-token'}, 'Delete');
-		del.addEventListener('click', async () => {
-			alertError('');
-			const ok = await confirmAction({
-				title: 'Delete API token',
-				text: `Delete "${token.name}" (${token.id})? Programs using it are refused at once. This cannot be undone.`,
-				confirm: 'Delete', danger: true,
-				run: () => act('DELETE', path),
-				opener: del,
-			});
-			if (ok) {
-				announce(`API token ${token.id} deleted.`);
-				location.hash = '#/';
-			}
-		});
+		del.addEventListener('click', () => deleteToken(token, etag, {opener: del,
+			reload: () => reload('#delete-token'),
+			done: () => { location.hash = '#/'; }}));
 		actions.append(del);
-	}
-
-	// a change with If-Match; a lost race is said on the page, not in the dialog
-	async function act(method, p) {
-		try {
-			await request(method, p, {etag});
-		} catch (e) {
-			if (e instanceof ApiError && e.status === 412) {
-				conflict();
-				e.handled = true;
-			} else if (e instanceof ApiError && e.status === 409) {
-				alertError(describe(e));
-				reload('#enable-token, #disable-token');
-				e.handled = true;
-			} else {
-				e.message = describe(e);
-			}
-			throw e;
-		}
 	}
 
 	const tablist = h('div', {role: 'tablist', 'aria-label': 'API token', class: 'tabs'});

@@ -72,7 +72,9 @@ export function confirmAction({title, text, confirm, danger, run, opener}) {
 				ok.removeAttribute('aria-busy');
 			}
 		});
-		dialog.addEventListener('close', () => resolve(done), {once: true});
 		openDialog(dialog, {initialFocus: cancel, opener});
+		// after openDialog's own listener has given the focus back, so that
+		// what the caller does next starts from there
+		dialog.addEventListener('close', () => resolve(done), {once: true});
 	});
 }

@@ -68,8 +68,10 @@ export function badge(status) {
 export function avatar(token, iconUrl) {
 	if (token.icon)
 		return h('img', {class: 'avatar', src: iconUrl, alt: '', width: 32, height: 32});
-	const words = String(token.name || '?').trim().split(/\s+/u);
-	const initials = (words[0]?.[0] || '?') + (words[1]?.[0] || '');
+	// the first letter or digit of the first two words that have one
+	const firsts = String(token.name || '').split(/\s+/u)
+		.map((w) => w.match(/[\p{L}\p{N}]/u)?.[0]).filter(Boolean);
+	const initials = firsts.slice(0, 2).join('') || '?';
 	return h('span', {class: 'avatar', 'aria-hidden': 'true'}, initials.toUpperCase());
 }
 

@@ -1,9 +1,11 @@
 // The list of tokens: search by name, status filter, sorting by column and
 // paging, each done by the server through RQL.
 import {request, describe, iconUrl} from './api.js';
+import {CONFLICT, toggleToken, deleteToken, toggles} from './actions.js';
+import {menuButton} from './widgets.js';
 import {query, nameContains, statusIs} from './rql.js';
 import {h, clear, when, badge, avatar, alertError} from './dom.js';
-import {openCreateWizard} from './wizard.js';
+import {openCreateWizard, openEditDialog} from './wizard.js';
 
 // The statuses a person may filter by.  A status the API adds later (e.g.
 // Expired) still gets its badge in the table; add it here to filter by it.
@@ -18,6 +20,7 @@ const COLUMNS = [
 	{key: 'created', label: 'Date created', sort: 'audit.created.at'},
 	{key: 'access', label: 'Last access', sort: 'lastAccessAt'},
 	{key: 'status', label: 'Status', sort: 'status'},
+	{key: 'actions', label: 'Actions'},
 ];
 const DEFAULT_ORDER = '-audit.created.at';
 
@@ -123,6 +126,9 @@ export function renderList(main, params) {
 	}
 
 	async function load(s) {
+		// a control of the table that has the focus gets it back once the
+		// rows are drawn anew (e.g. a row's menu button after its action)
+		const focused = table.contains(document.activeElement) ? document.activeElement.id : '';
 		table.setAttribute('aria-busy', 'true');
 		clear(table, header(), h('tbody', {}, h('tr', {}, h('td', {colspan: COLUMNS.length, class: 'loading'}, 'Loading…'))));
 		prev.disabled = next.disabled = true;
@@ -133,11 +139,13 @@ export function renderList(main, params) {
 			const {data} = await request('GET', query({filters, order: s.order,
 				limit: s.limit, offset: s.offset, select: '+modules,+audit'}));
 			const {total} = data.$meta.pagination;
-			const rows = data.data.map(row);
+			const rows = data.data.map((t) => row(t, () => load(s)));
 			if (!rows.length)
 				rows.push(h('tr', {}, h('td', {colspan: COLUMNS.length, class: 'empty'},
 					s.q || s.status ? 'No API token matches.' : 'No API tokens yet.')));
 			clear(table, header(), h('tbody', {}, rows));
+			if (focused && !table.contains(document.activeElement))
+				document.getElementById(focused)?.focus();
 			const first = total ? s.offset + 1 : 0;
 			const last = Math.min(s.offset + s.limit, total);
 			const pages = Math.max(1, Math.ceil(total / s.limit));
@@ -164,7 +172,33 @@ function modulesCell(mods) {
 	return h('span', {title: mods.map((m) => m.name).join(', ')}, `${mods.length} modules`);
 }
 
-function row(t) {
+// The row's menu: Edit, Disable or Enable, Delete; each reloads the page
+// of the list once done (or once a lost race has been said).
+function rowActions(t, reload) {
+	const etag = `"${t.revision}"`;
+	const items = [];
+	if (t.status !== 'Deleted')
+		items.push({label: 'Edit', run: async (opener) => {
+			alertError('');
+			try {
+				// the form needs the modules and the current revision
+				const {data, etag: tag} = await request('GET', `/${encodeURIComponent(t.id)}`);
+				await openEditDialog(data, tag, {opener, onSaved: reload,
+					onConflict: () => { alertError(CONFLICT); reload(); }});
+			} catch (e) {
+				alertError(describe(e));
+			}
+		}});
+	if (toggles(t.status))
+		items.push({label: t.status === 'Active' ? 'Disable' : 'Enable',
+			run: (opener) => toggleToken(t, etag, {opener, reload, done: reload})});
+	if (t.status !== 'Deleted')
+		items.push({label: 'Delete', danger: true,
+			run: (opener) => deleteToken(t, etag, {opener, reload, done: reload})});
+	return items.length ? menuButton(`Actions for ${t.name}`, items, {id: `actions-${t.id}`}) : null;
+}
+
+function row(t, reload) {
 	const by = t.audit?.created?.by;
 	const link = `#/tokens/${encodeURIComponent(t.id)}`;
 	return h('tr', {dataset: {id: t.id}},
@@ -176,5 +210,6 @@ function row(t) {
 		h('td', {'data-label': 'Created by'}, by ? [by.name, h('br'), h('span', {class: 'id'}, by.id)] : '—'),
 		h('td', {'data-label': 'Date created'}, when(t.audit?.created?.at)),
 		h('td', {'data-label': 'Last access'}, when(t.lastAccessAt)),
-		h('td', {'data-label': 'Status'}, badge(t.status)));
+		h('td', {'data-label': 'Status'}, badge(t.status)),
+		h('td', {'data-label': 'Actions', class: 'row-actions'}, rowActions(t, reload)));
 }

@@ -164,3 +164,77 @@ export function secretField({id, getValue, label = 'API token'}) {
 	return h('div', {class: 'secret-field'},
 		h('div', {class: 'secret-row'}, out, show, copy), error);
 }
+
+// A menu button (the row actions of the list): the button opens a list of
+// items; arrows, Home and End move, Escape and Tab close, and the focus
+// returns to the button.  items: [{label, run}].
+export function menuButton(label, items, {id} = {}) {
+	const menuId = uid('menu');
+	const button = h('button', {type: 'button', class: 'button secondary small menu-button', id,
+		'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': menuId, 'aria-label': label}, '•••');
+	const menu = h('ul', {role: 'menu', id: menuId, class: 'menu', hidden: true, 'aria-label': label});
+	const entries = items.map((it) => {
+		const b = h('button', {type: 'button', role: 'menuitem', tabindex: '-1', class: it.danger ? 'danger' : null}, it.label);
+		b.addEventListener('click', () => {
+			close(false);
+			it.run(button);
+		});
+		menu.append(h('li', {role: 'none'}, b));
+		return b;
+	});
+	// fixed to the window next to the button, so that no scrolling table
+	// clips it; below the button, or above when the window ends first
+	function place() {
+		const r = button.getBoundingClientRect();
+		const m = menu.getBoundingClientRect();
+		const below = r.bottom + 4 + m.height <= window.innerHeight;
+		menu.style.top = `${below ? r.bottom + 4 : Math.max(4, r.top - 4 - m.height)}px`;
+		menu.style.left = `${Math.max(4, Math.min(r.right - m.width, window.innerWidth - m.width - 4))}px`;
+	}
+	const dismiss = () => close(false);
+	function open(at = 0) {
+		menu.hidden = false;
+		place();
+		button.setAttribute('aria-expanded', 'true');
+		entries[at]?.focus();
+		document.addEventListener('pointerdown', outside, true);
+		window.addEventListener('scroll', dismiss, {capture: true, once: true});
+		window.addEventListener('resize', dismiss, {once: true});
+	}
+	function close(focus = true) {
+		menu.hidden = true;
+		button.setAttribute('aria-expanded', 'false');
+		document.removeEventListener('pointerdown', outside, true);
+		window.removeEventListener('scroll', dismiss, {capture: true});
+		window.removeEventListener('resize', dismiss);
+		if (focus)
+			button.focus();
+	}
+	function outside(e) {
+		if (!wrap.contains(e.target))
+			close(false);
+	}
+	button.addEventListener('click', () => (menu.hidden ? open() : close()));
+	button.addEventListener('keydown', (e) => {
+		if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+			e.preventDefault();
+			open(e.key === 'ArrowUp' ? entries.length - 1 : 0);
+		}
+	});
+	menu.addEventListener('keydown', (e) => {
+		const i = entries.indexOf(document.activeElement);
+		let j = null;
+		if (e.key === 'ArrowDown') j = (i + 1) % entries.length;
+		else if (e.key === 'ArrowUp') j = (i - 1 + entries.length) % entries.length;
+		else if (e.key === 'Home') j = 0;
+		else if (e.key === 'End') j = entries.length - 1;
+		else if (e.key === 'Escape') { e.preventDefault(); close(); return; }
+		else if (e.key === 'Tab') { close(false); return; }
+		if (j === null)
+			return;
+		e.preventDefault();
+		entries[j].focus();
+	});
+	const wrap = h('div', {class: 'menu-wrap'}, button, menu);
+	return wrap;
+}
