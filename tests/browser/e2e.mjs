@@ -554,6 +554,14 @@ await flow('delete: confirmed, gone from the list, and the value refused', async
 	assert.equal((await guarded(value)).status, 401);
 });
 
+await flow('nothing is stored in the browser', async () => {
+	const stored = await page.evaluate(() => ({local: localStorage.length, session: sessionStorage.length,
+		cookie: document.cookie}));
+	assert.deepEqual(stored, {local: 0, session: 0, cookie: ''});
+	assert.deepEqual(await ctx.cookies(), []);
+	assert.ok(!(await page.content()).includes(value.split(':')[2]), 'the value is still in the page');
+});
+
 await ctx.close();
 
 // --- a phone's width -------------------------------------------------------
