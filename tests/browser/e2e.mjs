@@ -540,6 +540,42 @@ await flow('412: an edit that lost a race says so and reloads, never overwrites'
 	assert.equal((await api('GET', `/${tid}`)).body.name, 'CI pipeline');
 });
 
+await flow('a status the API may add later (Expired, expiresAt) shows without a change to the page', async () => {
+	// the server's real answers, with the token made Expired on the way
+	const expire = async (route) => {
+		const resp = await route.fetch();
+		const body = await resp.json();
+		for (const t of body.data || [body])
+			if (t.id === tid)
+				Object.assign(t, {status: 'Expired', expiresAt: '2027-01-31T12:00:00.000Z'});
+		await route.fulfill({response: resp, json: body});
+	};
+	const one = (url) => url.pathname === `/settings/api-tokens/${tid}` && !url.search;
+	const list = (url) => url.pathname === '/settings/api-tokens';
+	await page.route(one, expire);
+	await page.route(list, expire);
+	try {
+		await page.goto(PAGE);
+		await page.locator('#tokens:not([aria-busy])').waitFor();
+		const badge = page.locator(`#tokens tr[data-id="${tid}"] .badge`);
+		assert.equal(await badge.textContent(), 'Expired');
+		assert.match(await badge.getAttribute('class'), /badge-expired/);
+		await page.goto(`${PAGE}#/tokens/${tid}/details`);
+		await page.locator('.token-head .badge', {hasText: 'Expired'}).waitFor();
+		// neither Enable nor Disable applies; Edit and Delete still do
+		assert.equal(await page.locator('#enable-token, #disable-token').count(), 0);
+		assert.ok(await page.locator('#edit-token').isVisible());
+		const panel = page.getByRole('tabpanel');
+		await panel.getByText('Expires', {exact: true}).waitFor();
+		assert.equal(await panel.locator('time[datetime="2027-01-31T12:00:00.000Z"]').count(), 1);
+	} finally {
+		await page.unroute(one);
+		await page.unroute(list);
+	}
+	await page.goto(`${PAGE}#/tokens/${tid}`);
+	await page.locator('.token-head .badge', {hasText: 'Active'}).waitFor();
+});
+
 await flow('delete: confirmed, gone from the list, and the value refused', async () => {
 	await page.getByRole('button', {name: 'Delete'}).click();
 	const dlg = page.getByRole('dialog', {name: 'Delete API token'});
