@@ -9,6 +9,8 @@
 // settings mount's login (a Client admin).  Environment:
 //   APITOKEND_PROTECTED_URL   the example API the tokens guard (required)
 //   APITOKEND_PROTECTED_MODULE  the module that grants it (required)
+//   APITOKEND_CLIENT_USER     a user of the same account without Access
+//                             Management (required)
 //   APITOKEND_SCREENSHOT_DIR  where the screenshots go (default: none taken)
 //   CHROMIUM                  the browser (default /usr/bin/chromium)
 //
@@ -31,6 +33,8 @@ if (!base || !user || !password) {
 const PROTECTED_URL = process.env.APITOKEND_PROTECTED_URL;
 const PROTECTED_MODULE = process.env.APITOKEND_PROTECTED_MODULE;
 assert.ok(PROTECTED_URL && PROTECTED_MODULE, 'APITOKEND_PROTECTED_URL and APITOKEND_PROTECTED_MODULE are required');
+const PLAIN_USER = process.env.APITOKEND_CLIENT_USER;
+assert.ok(PLAIN_USER, 'APITOKEND_CLIENT_USER is required');
 const SHOTS = process.env.APITOKEND_SCREENSHOT_DIR || '';
 const PAGE = `${base}/settings/api-tokens/`;
 const API = `${base}/settings/api-tokens`;
@@ -643,6 +647,27 @@ await flow('375 px: the list, the details and the wizard fit the width', async (
 });
 
 await phone.close();
+
+// --- a user who may not manage tokens -------------------------------------
+
+// The demo login has one password for every user.
+const plainCtx = await browser.newContext({viewport: {width: 1440, height: 900},
+	httpCredentials: {username: PLAIN_USER, password, origin: base}});
+const plain = await plainCtx.newPage();
+plain.setDefaultTimeout(10000);
+currentPage = plain;
+watch(plain, 'plain user');
+
+await flow('without Access Management the page says why, and offers nothing', async () => {
+	allowed = [{status: 403, url: API}];
+	await plain.goto(PAGE);
+	await plain.locator('#alert', {hasText: 'This needs the Access Management module.'}).waitFor();
+	await plain.locator('#tokens:not([aria-busy])').waitFor();
+	assert.equal(await plain.locator('#tokens tbody tr[data-id]').count(), 0);
+	assert.equal(await plain.locator('#tokens td.empty').textContent(), 'The list could not be loaded.');
+});
+
+await plainCtx.close();
 
 // --- accessibility: axe-core's rules on every view -------------------------
 

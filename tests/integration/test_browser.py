@@ -187,6 +187,7 @@ class EndToEnd(OwnStack, unittest.TestCase):
         shutil.rmtree(shots, ignore_errors=True)
         run_env = dict(os.environ, APITOKEND_PROTECTED_URL=env["APITOKEND_PROTECTED_URL"],
                        APITOKEND_PROTECTED_MODULE=env["APITOKEND_PROTECTED_MODULE"],
+                       APITOKEND_CLIENT_USER=env["APITOKEND_CLIENT_USER"],
                        APITOKEND_SCREENSHOT_DIR=shots, CHROMIUM=CHROMIUM)
         proc = subprocess.run(
             ["node", os.path.join(BROWSER_DIR, "e2e.mjs"), self.stack.url,

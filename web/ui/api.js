@@ -55,18 +55,19 @@ export async function request(method, path, opts = {}) {
 export function describe(err) {
 	if (!(err instanceof ApiError))
 		return String(err?.message || err);
-	switch (err.status) {
-	case 401:
+	// the login is the web server's: its own words are for API clients
+	if (err.status === 401)
 		return 'Your login is no longer valid. Reload the page to log in again.';
-	case 403:
-		return 'You may not do this: it needs the Access Management module.';
-	case 404:
-		return 'This API token no longer exists.';
-	case 503:
-		return 'The service is briefly unavailable. Try again in a moment.';
-	}
+	const fallback = {
+		403: 'You may not do this: it needs the Access Management module.',
+		404: 'This API token no longer exists.',
+		503: 'The service is briefly unavailable. Try again in a moment.',
+	};
 	const p = err.problem;
-	let text = p.detail || p.title || `The request failed (HTTP ${err.status}).`;
+	// the server's detail says most (e.g. a 403 for values shown only
+	// once), but a 404 is about the token the page shows
+	let text = (err.status === 404 ? fallback[404] : p.detail || fallback[err.status]) ||
+		p.title || `The request failed (HTTP ${err.status}).`;
 	// validation messages of fields the form does not show
 	const extra = Object.entries(err.errors).map(([f, m]) => `${f}: ${[].concat(m).join(' ')}`);
 	if (extra.length)
