@@ -46,6 +46,7 @@ struct at_caller {
 
 struct at_db;
 struct at_keys;
+struct at_token_cache;
 
 /* For verify: each path prefix the token's modules grant passed to
  * each() (as stored, len bytes, a prefix once per module that grants
@@ -63,6 +64,7 @@ struct at_auth_in {
 	struct at_db *db;
 	const struct at_keys *keys;
 	const struct at_auth_paths *paths;	/* verify only; NULL otherwise */
+	struct at_token_cache *cache;		/* verified tokens (NULL: none) */
 };
 
 /* Establish *c from the request, or return AT_ERR_AUTH (or

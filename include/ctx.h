@@ -36,6 +36,8 @@ struct at_ctx {
 	/* where keys is refreshed from before each request (SIGHUP reloads
 	 * the key file); NULL in tools that load keys once */
 	struct at_keys *_Atomic *keyring;
+	/* the process's verified tokens, shared by the workers (NULL: none) */
+	struct at_token_cache *cache;
 
 	/* per request */
 	struct at_request *req;

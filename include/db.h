@@ -79,6 +79,9 @@ enum at_stmt {
 	AT_STMT_AUDIT_TOTAL_ALL,
 	AT_STMT_AUDIT_CHAINS,
 	AT_STMT_AUDIT_CHAIN_PAGE,
+	/* the verify cache: the change counter */
+	AT_STMT_TOKEN_CHANGES_GET,
+	AT_STMT_TOKEN_CHANGES_BUMP,
 	AT_STMT__MAX
 };
 

@@ -49,6 +49,7 @@ struct at_settings {
 	unsigned workers;
 	enum at_log_level log_level;
 	char log_file[PATH_MAX];	/* "": stderr; "syslog"; or a file path */
+	unsigned verify_cache_entries;	/* tokens the verify cache keeps; 0: none */
 
 	/* [security] */
 	char key_file[PATH_MAX];

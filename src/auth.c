@@ -1,4 +1,5 @@
 /* auth.c: caller identity. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -7,6 +8,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "token_cache.h"
 
 #define ACCESS_MANAGEMENT "access-management"
 
@@ -60,15 +62,15 @@ bool at_caller_sees_account(const struct at_caller *c, const char *account_id)
 }
 
 /* Columns account id, name, type, status starting at col. */
-static bool take_account(struct at_caller *c, const struct at_db_rows *rows, unsigned col)
+static bool take_account(struct at_caller *c, const struct at_tc_rows *rows, unsigned col)
 {
-	const char *id = at_db_rows_str(rows, col, NULL);
-	const char *name = at_db_rows_str(rows, col + 1, NULL);
-	const char *status = at_db_rows_str(rows, col + 3, NULL);
+	const char *id = at_tc_rows_str(rows, col, NULL);
+	const char *name = at_tc_rows_str(rows, col + 1, NULL);
+	const char *status = at_tc_rows_str(rows, col + 3, NULL);
 
 	if (!id || !name || !status || strcmp(status, "Active"))
 		return false;
-	if (!at_account_type_parse(at_db_rows_str(rows, col + 2, NULL), &c->account_type))
+	if (!at_account_type_parse(at_tc_rows_str(rows, col + 2, NULL), &c->account_type))
 		return false;
 	at_strlcpy(c->account_id, id, sizeof(c->account_id));
 	at_strlcpy(c->account_name, name, sizeof(c->account_name));
@@ -141,69 +143,115 @@ static void add_module(struct at_caller *c, const char *id, const char *code)
 		c->access_management = true;
 }
 
-/* The presented value is checked for shape and checksum first, so that
- * junk costs no query; then one primary-key lookup (which brings the
- * token's modules along) and a constant-time comparison of keyed hashes.
- * An unknown id still computes and compares a hash, so that the common
- * paths take about the same time.  With paths (verify) the same round
- * trip also brings every path prefix the modules grant. */
-static enum at_err auth_token(const struct at_auth_in *in, const char *value, size_t len,
+/* Which statement a cached token answers: their columns differ. */
+enum { KIND_AUTH, KIND_VERIFY };
+
+/* The rows of one token, live or cached (token_cache.h), checked against
+ * the hash of the presented value: the processing of a token, all of it
+ * here, so that a cached token is checked as a live one is, at the time
+ * of each use.  AT_ERR_AUTH when it does not verify. */
+static enum at_err token_rows(const struct at_auth_in *in, struct at_tc_rows *rows,
+			      const char *id, const unsigned char *presented,
 			      struct at_caller *c, bool *stale)
 {
 	const struct at_auth_paths *paths = in->paths;
 	static const unsigned char no_hash[AT_HASH_LEN];
-	unsigned char presented[AT_HASH_LEN];
-	char id[AT_TOKEN_ID_LEN + 1];
 	const unsigned char *stored = no_hash;
-	struct at_db_param p;
-	struct at_db_rows rows;
 	const char *status, *name, *h, *prefix;
 	size_t hlen = 0, plen;
 	bool found = false, ok = false, more;
 	enum at_err rc;
 
-	if (at_token_value_parse(value, len, id))
-		return AT_ERR_AUTH;
-	p = AT_DB_P_STR(id);
-	if ((rc = at_db_query(in->db, paths ? AT_STMT_VERIFY_PATHS : AT_STMT_AUTH_TOKEN, &p, 1,
-			      &rows)))
+	if ((rc = at_tc_rows_next(rows, &found)))
 		return rc;
-	if ((rc = at_db_rows_next(&rows, &found)))
-		goto out;
-	at_token_hash(in->keys, value, len, presented);
 	if (found) {
-		status = at_db_rows_str(&rows, TK_STATUS, NULL);
-		h = at_db_rows_str(&rows, TK_HASH, &hlen);
-		name = at_db_rows_str(&rows, TK_NAME, NULL);
+		status = at_tc_rows_str(rows, TK_STATUS, NULL);
+		h = at_tc_rows_str(rows, TK_HASH, &hlen);
+		name = at_tc_rows_str(rows, TK_NAME, NULL);
 		if (h && hlen == AT_HASH_LEN)
 			stored = (const unsigned char *)h;
 		ok = at_hash_equal(presented, stored) && stored != no_hash && status &&
-		     !strcmp(status, "Active") && name && take_account(c, &rows, TK_ACCOUNT);
+		     !strcmp(status, "Active") && name && take_account(c, rows, TK_ACCOUNT);
 		if (ok) {
 			c->kind = AT_CALLER_TOKEN;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
 			/* written once the request succeeded */
-			*stale = at_db_rows_int(&rows, TK_TOUCH) != 0;
+			*stale = at_tc_rows_int(rows, TK_TOUCH) != 0;
 		}
 	} else {
 		(void)at_hash_equal(presented, no_hash);
 	}
-	if (!ok) {
-		rc = AT_ERR_AUTH;
-		goto out;
-	}
+	if (!ok)
+		return AT_ERR_AUTH;
 	c->nmodules = 0;
 	c->access_management = false;
 	do {
-		add_module(c, at_db_rows_str(&rows, TK_MODULE_ID, NULL),
-			   at_db_rows_str(&rows, TK_MODULE_CODE, NULL));
-		if (paths && (prefix = at_db_rows_str(&rows, TK_PATH, &plen)))
+		add_module(c, at_tc_rows_str(rows, TK_MODULE_ID, NULL),
+			   at_tc_rows_str(rows, TK_MODULE_CODE, NULL));
+		if (paths && (prefix = at_tc_rows_str(rows, TK_PATH, &plen)))
 			paths->each(paths->arg, prefix, plen);
-	} while (!(rc = at_db_rows_next(&rows, &more)) && more);
+	} while (!(rc = at_tc_rows_next(rows, &more)) && more);
+	return rc;
+}
+
+/* The presented value is checked for shape and checksum first, so that
+ * junk costs no query; then the verify cache, keyed by the keyed hash of
+ * the value; else one primary-key lookup (which brings the token's
+ * modules along, and with paths, for verify, every path prefix they
+ * grant) and a constant-time comparison of keyed hashes.  An unknown id
+ * still computes and compares a hash, so that the common paths take
+ * about the same time.  Only a token that verified is cached. */
+static enum at_err auth_token(const struct at_auth_in *in, const char *value, size_t len,
+			      struct at_caller *c, bool *stale)
+{
+	unsigned kind = in->paths ? KIND_VERIFY : KIND_AUTH;
+	unsigned char presented[AT_HASH_LEN];
+	char id[AT_TOKEN_ID_LEN + 1];
+	struct at_tc_snap *snap = NULL;
+	struct at_tc_rows r = { 0 };
+	struct at_db_param p;
+	struct at_db_rows rows;
+	unsigned long epoch = 0;
+	bool cacheable = false, touch;
+	long long now = 0;
+	enum at_err rc;
+
+	if (at_token_value_parse(value, len, id))
+		return AT_ERR_AUTH;
+	at_token_hash(in->keys, value, len, presented);
+	memset(&rows, 0, sizeof(rows));
+	if (in->cache && (snap = malloc(sizeof(*snap)))) {
+		at_tc_snap_clear(snap, 0);
+		now = at_tc_now();
+		cacheable = at_token_cache_usable(in->cache, in->db, now, &epoch);
+		if (cacheable && at_token_cache_get(in->cache, presented, kind, now, snap, &touch)) {
+			r.snap = snap;
+			rc = token_rows(in, &r, id, presented, c, stale);
+			*stale = touch;
+			goto out;
+		}
+	}
+	p = AT_DB_P_STR(id);
+	if ((rc = at_db_query(in->db, in->paths ? AT_STMT_VERIFY_PATHS : AT_STMT_AUTH_TOKEN, &p, 1,
+			      &rows)))
+		goto out;
+	r.live = &rows;
+	if (cacheable) {
+		at_tc_snap_clear(snap, rows.ncols);
+		r.rec = snap;
+	}
+	rc = token_rows(in, &r, id, presented, c, stale);
+	if (!rc && cacheable)
+		at_token_cache_put(in->cache, presented, kind, now, epoch, snap);
 out:
 	at_db_rows_release(&rows);
 	at_wipe(presented, sizeof(presented));
+	if (snap) {
+		/* it held the stored hash */
+		at_wipe(snap->data, snap->used < sizeof(snap->data) ? snap->used : sizeof(snap->data));
+		free(snap);
+	}
 	return rc;
 }
 
@@ -225,7 +273,7 @@ static enum at_err auth_user(struct at_db *db, const char *user, struct at_calle
 		status = at_db_rows_str(&rows, 0, NULL);
 		name = at_db_rows_str(&rows, 1, NULL);
 		if (!found || !status || strcmp(status, "Active") || !name ||
-		    !take_account(c, &rows, 2)) {
+		    !take_account(c, &(struct at_tc_rows){ .live = &rows }, 2)) {
 			rc = AT_ERR_AUTH;
 		} else {
 			c->kind = AT_CALLER_USER;

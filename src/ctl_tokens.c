@@ -137,7 +137,10 @@ int at_ctl_cmd_module_add(struct ctl *c, const struct command *cmd, int argc, ch
 		return 1;
 	p[0] = AT_DB_P_STR(account);
 	p[1] = AT_DB_P_STR(module);
-	if (at_db_exec(c->db, AT_STMT_ACCOUNT_MODULE_ADD, p, 2, &n)) {
+	/* with the change counter, so that cached answers go (token_cache.h) */
+	if (at_db_begin(c->db) || at_db_exec(c->db, AT_STMT_ACCOUNT_MODULE_ADD, p, 2, &n) ||
+	    at_db_exec(c->db, AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0, NULL) || at_db_commit(c->db)) {
+		at_db_rollback(c->db);
 		fprintf(stderr, "apitokenctl: module add: %s\n", at_db_error(c->db));
 		return 1;
 	}
@@ -155,7 +158,14 @@ static enum at_err strip_tx(void *arg)
 {
 	struct strip_job *j = arg;
 
-	return at_token_strip_module(&j->c->dom, j->account, j->module, &j->changed);
+	enum at_err rc;
+
+	rc = at_token_strip_module(&j->c->dom, j->account, j->module, &j->changed);
+	/* each token that lost it bumped the change counter; the account's
+	 * module list changed even when none held it */
+	if (!rc)
+		rc = at_db_exec(j->c->db, AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0, NULL);
+	return rc;
 }
 
 int at_ctl_cmd_module_remove(struct ctl *c, const struct command *cmd, int argc, char **argv)

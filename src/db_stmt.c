@@ -191,6 +191,11 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(AUDIT_CHAINS) = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
 	STMT(AUDIT_CHAIN_PAGE) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
+	/* the verify cache: one row, read by primary key at most once a
+	 * second per process, bumped in the transaction of every change an
+	 * answer of verify depends on */
+	STMT(TOKEN_CHANGES_GET) = "SELECT n FROM token_changes WHERE id = 1",
+	STMT(TOKEN_CHANGES_BUMP) = "UPDATE token_changes SET n = n + 1 WHERE id = 1",
 };
 /* one entry per statement: with no index twice (-Woverride-init) and none
  * out of range, every slot is filled */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "router.h"
 #include "settings.h"
+#include "token_cache.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/apitokend/apitokend.ini"
 
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 	const char *config = getenv("APITOKEND_CONFIG"), *listen_opt = NULL, *workers_opt = NULL;
 	struct at_settings settings;
 	struct at_keys *keys = NULL;
+	struct at_token_cache *cache = NULL;
 	static struct keyring kr;
 	struct worker *workers = NULL;
 	bool check_only = false;
@@ -170,6 +172,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (at_token_cache_new(&cache, settings.verify_cache_entries)) {
+		fprintf(stderr, "apitokend: out of memory\n");
+		goto out;
+	}
 	workers = calloc(settings.workers, sizeof(*workers));
 	if (!workers) {
 		fprintf(stderr, "apitokend: out of memory\n");
@@ -182,6 +188,7 @@ int main(int argc, char **argv)
 		w->ctx.settings = &settings;
 		w->ctx.keys = keys;
 		w->ctx.keyring = &kr.current;
+		w->ctx.cache = cache;
 		if (at_db_open(&w->ctx.db, &settings)) {
 			fprintf(stderr, "apitokend: out of memory\n");
 			goto out;
@@ -220,6 +227,7 @@ out:
 		free(workers);
 		at_log_info("apitokend stopped");
 	}
+	at_token_cache_free(cache);
 	while (kr.n)
 		at_keys_free(kr.all[--kr.n]);
 	if (fd > 0)

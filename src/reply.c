@@ -82,5 +82,6 @@ struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_p
 		.db = ctx->db,
 		.keys = ctx->keys,
 		.paths = paths,
+		.cache = ctx->cache,
 	};
 }

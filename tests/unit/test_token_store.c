@@ -137,7 +137,8 @@ static void expect_document(const char *id, const char *status, const char *revi
 	fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1);
 }
 
-/* at_audit_append's statements; returns the insert, to look at. */
+/* at_audit_append's statements and the change counter's bump; returns
+ * the insert, to look at. */
 static struct fake_step *expect_audit(void)
 {
 	struct fake_cell head[3] = { { "4", 0 }, { (const char *)zero_hash, AT_HASH_LEN },
@@ -148,6 +149,7 @@ static struct fake_step *expect_audit(void)
 	fake_row(fake_expect_query(AT_STMT_AUDIT_HEAD_LOCK, NULL, 0), 3, head);
 	ins = fake_expect_exec(AT_STMT_AUDIT_INSERT, NULL, 0);
 	fake_expect_exec(AT_STMT_AUDIT_HEAD_SET, NULL, 0);
+	fake_expect_exec(AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0);
 	return ins;
 }
 
