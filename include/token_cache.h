@@ -31,8 +31,9 @@
 #define AT_TC_CHECK_MS		1000	/* the bound: the counter's age when served */
 #define AT_TC_MAX_AGE_MS	60000	/* an entry's age, whatever the counter says */
 #define AT_TC_TOUCH_MS		60000	/* lastAccessAt, once this often per token */
-#define AT_TC_SNAP_MAX		8192	/* bytes of one snapshot; larger is not kept */
+#define AT_TC_SNAP_MAX		4096	/* bytes of one snapshot; larger is not kept */
 #define AT_TC_SNAP_CELLS	512	/* columns x rows of one snapshot */
+#define AT_TC_NULL		0xffff
 
 /* A result copied: ncols columns of nrows rows.  A cell equal to the one
  * above it shares its bytes, so the token's columns, repeated on every
@@ -42,8 +43,7 @@ struct at_tc_snap {
 	size_t used;				/* bytes of data in use */
 	struct {
 		uint16_t off;
-		uint16_t len;
-		bool null;
+		uint16_t len;		/* AT_TC_NULL: SQL NULL */
 	} cells[AT_TC_SNAP_CELLS];
 	char data[AT_TC_SNAP_MAX];		/* each value NUL-terminated */
 	bool full;				/* a row did not fit: do not keep */
@@ -73,8 +73,11 @@ struct at_token_cache;
 AT_MUST_CHECK enum at_err at_token_cache_new(struct at_token_cache **out, size_t entries);
 void at_token_cache_free(struct at_token_cache *c);
 
-/* Monotonic milliseconds, the clock the cache runs on. */
+/* Monotonic milliseconds: the clock the cache runs on, unless a test
+ * set another one. */
 long long at_tc_now(void);
+long long at_token_cache_now(const struct at_token_cache *c);
+void at_token_cache_set_clock(struct at_token_cache *c, long long (*now)(void));
 
 /* May answers come from the cache at now?  Reads the change counter
  * through db when it was last read AT_TC_CHECK_MS ago or more (one
@@ -92,12 +95,16 @@ bool at_token_cache_get(struct at_token_cache *c, const unsigned char key[AT_HAS
 
 /* Store s under key for kind (evicting the least recently used entry
  * when full), unless the entries were dropped since epoch was taken: s
- * may then predate the change that dropped them. */
+ * may then predate the change that dropped them.  touched: lastAccessAt
+ * is being written now (else the first use asks for it, and the SQL's
+ * own condition decides). */
 void at_token_cache_put(struct at_token_cache *c, const unsigned char key[AT_HASH_LEN],
 			unsigned kind, long long now, unsigned long epoch,
-			const struct at_tc_snap *s);
+			const struct at_tc_snap *s, bool touched);
 
 /* Entries held (for tests and the log). */
 size_t at_token_cache_count(struct at_token_cache *c);
+/* The most one entry takes, the allocator's overhead aside. */
+size_t at_token_cache_entry_max(void);
 
 #endif

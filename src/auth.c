@@ -223,7 +223,7 @@ static enum at_err auth_token(const struct at_auth_in *in, const char *value, si
 	memset(&rows, 0, sizeof(rows));
 	if (in->cache && (snap = malloc(sizeof(*snap)))) {
 		at_tc_snap_clear(snap, 0);
-		now = at_tc_now();
+		now = at_token_cache_now(in->cache);
 		cacheable = at_token_cache_usable(in->cache, in->db, now, &epoch);
 		if (cacheable && at_token_cache_get(in->cache, presented, kind, now, snap, &touch)) {
 			r.snap = snap;
@@ -243,7 +243,7 @@ static enum at_err auth_token(const struct at_auth_in *in, const char *value, si
 	}
 	rc = token_rows(in, &r, id, presented, c, stale);
 	if (!rc && cacheable)
-		at_token_cache_put(in->cache, presented, kind, now, epoch, snap);
+		at_token_cache_put(in->cache, presented, kind, now, epoch, snap, *stale);
 out:
 	at_db_rows_release(&rows);
 	at_wipe(presented, sizeof(presented));

@@ -205,6 +205,9 @@ int main(int argc, char **argv)
 		w->started = true;
 	}
 	at_log_info("apitokend %s serving with %u workers", PACKAGE_VERSION, settings.workers);
+	if (cache)
+		at_log_info("verify cache: %u tokens, at most %zu KiB", settings.verify_cache_entries,
+			    (settings.verify_cache_entries * at_token_cache_entry_max() + 1023) / 1024);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))

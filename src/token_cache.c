@@ -31,13 +31,12 @@ static void snap_record(struct at_tc_snap *s, const struct at_db_rows *rows)
 	}
 	for (col = 0; col < s->ncols; col++) {
 		v = at_db_rows_str(rows, col, &len);
-		s->cells[base + col].null = !v;
-		s->cells[base + col].len = 0;
+		s->cells[base + col].len = AT_TC_NULL;
 		s->cells[base + col].off = 0;
 		if (!v)
 			continue;
 		/* the same value as the row above: share its bytes */
-		if (s->nrows && !s->cells[base + col - s->ncols].null &&
+		if (s->nrows && s->cells[base + col - s->ncols].len != AT_TC_NULL &&
 		    s->cells[base + col - s->ncols].len == len &&
 		    !memcmp(s->data + s->cells[base + col - s->ncols].off, v, len)) {
 			s->cells[base + col] = s->cells[base + col - s->ncols];
@@ -85,7 +84,7 @@ const char *at_tc_rows_str(const struct at_tc_rows *r, unsigned col, size_t *len
 	if (!r->row || col >= s->ncols)
 		return NULL;
 	i = (r->row - 1) * s->ncols + col;
-	if (s->cells[i].null)
+	if (s->cells[i].len == AT_TC_NULL)
 		return NULL;
 	if (len)
 		*len = s->cells[i].len;
@@ -128,6 +127,7 @@ struct at_token_cache {
 	bool known;
 	unsigned long epoch;
 	atomic_bool checking;
+	long long (*now)(void);
 };
 
 long long at_tc_now(void)
@@ -158,8 +158,19 @@ enum at_err at_token_cache_new(struct at_token_cache **out, size_t entries)
 		return AT_ERR_NOMEM;
 	}
 	c->max = entries;
+	c->now = at_tc_now;
 	*out = c;
 	return AT_OK;
+}
+
+long long at_token_cache_now(const struct at_token_cache *c)
+{
+	return c->now();
+}
+
+void at_token_cache_set_clock(struct at_token_cache *c, long long (*now)(void))
+{
+	c->now = now;
 }
 
 static void entry_free(struct entry *e)
@@ -193,6 +204,11 @@ void at_token_cache_free(struct at_token_cache *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->buckets);
 	free(c);
+}
+
+size_t at_token_cache_entry_max(void)
+{
+	return sizeof(struct entry) + sizeof(((struct at_tc_snap *)0)->cells) + AT_TC_SNAP_MAX;
 }
 
 size_t at_token_cache_count(struct at_token_cache *c)
@@ -360,7 +376,7 @@ bool at_token_cache_get(struct at_token_cache *c, const unsigned char key[AT_HAS
 
 void at_token_cache_put(struct at_token_cache *c, const unsigned char key[AT_HASH_LEN],
 			unsigned kind, long long now, unsigned long epoch,
-			const struct at_tc_snap *s)
+			const struct at_tc_snap *s, bool touched)
 {
 	size_t ncells = (size_t)s->ncols * s->nrows, cellbytes = ncells * sizeof(s->cells[0]);
 	struct entry *e, *old;
@@ -376,9 +392,7 @@ void at_token_cache_put(struct at_token_cache *c, const unsigned char key[AT_HAS
 	memcpy(e->key, key, AT_HASH_LEN);
 	e->kind = kind;
 	e->born = now;
-	/* the database's lastAccessAt is a minute old at most: it has just
-	 * been written, or will be after this answer */
-	e->touch_due = now + AT_TC_TOUCH_MS;
+	e->touch_due = touched ? now + AT_TC_TOUCH_MS : now;
 	e->ncols = s->ncols;
 	e->nrows = s->nrows;
 	e->used = s->used;
