@@ -87,6 +87,12 @@ void at_token_cache_set_clock(struct at_token_cache *c, long long (*now)(void));
 bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long now,
 			   unsigned long *epoch);
 
+/* This process may just have changed what answers depend on (its
+ * transaction committed): the counter is read again before the next
+ * answer from the cache, so that its own changes count at once.  c may
+ * be NULL. */
+void at_token_cache_stale(struct at_token_cache *c);
+
 /* The snapshot stored under key for statement kind, copied into *out;
  * *touch: its lastAccessAt is due (then it is not due again for
  * AT_TC_TOUCH_MS).  False when there is none or it is too old. */

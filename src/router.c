@@ -5,6 +5,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "router.h"
+#include "token_cache.h"
 
 enum route_flag {
 	ROUTE_PUBLIC = 1 << 0,	/* no authentication */
@@ -285,8 +286,13 @@ void at_router_handle(struct at_ctx *ctx)
 	ctx->caller.kind = AT_CALLER_NONE;
 	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);
-	if (!rc)
+	if (!rc) {
 		rc = r->handler(ctx);
+		/* what it changed is committed: this process's cached
+		 * answers check the change counter again first */
+		if (ctx->req->method != AT_GET && ctx->req->method != AT_HEAD)
+			at_token_cache_stale(ctx->cache);
+	}
 	if (rc)
 		reply_error(ctx, rc);
 	/* a use is a request that succeeded: a refused verify is none */

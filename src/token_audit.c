@@ -145,8 +145,9 @@ enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 	rc = at_audit_append(dom->db, dom->keys, &r, rid);
 	/* every change of a token passes here: the change counter in the
 	 * same transaction makes every apitokend drop its cached answers
-	 * (token_cache.h).  A reveal changes nothing verify answers. */
-	if (!rc && ev != AT_TEV_REVEALED)
+	 * (token_cache.h).  A reveal changes nothing verify answers, and a
+	 * new token cannot be in any cache. */
+	if (!rc && ev != AT_TEV_REVEALED && ev != AT_TEV_CREATED)
 		rc = at_db_exec(dom->db, AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0, NULL);
 out:
 	at_buf_release(&docs);

@@ -127,6 +127,9 @@ struct at_token_cache {
 	bool known;
 	unsigned long epoch;
 	atomic_bool checking;
+	/* at_token_cache_stale() calls, and how many of them the last
+	 * reading of the counter began after */
+	unsigned long stale_seq, checked_seq;
 	long long (*now)(void);
 };
 
@@ -300,11 +303,12 @@ bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long
 			   unsigned long *epoch)
 {
 	bool fresh, expected = false;
+	unsigned long seq;
 	long long value = 0;
 	enum at_err rc;
 
 	pthread_mutex_lock(&c->lock);
-	fresh = c->known && now - c->checked_at < AT_TC_CHECK_MS;
+	fresh = c->known && c->checked_seq == c->stale_seq && now - c->checked_at < AT_TC_CHECK_MS;
 	*epoch = c->epoch;
 	pthread_mutex_unlock(&c->lock);
 	if (fresh)
@@ -314,7 +318,8 @@ bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long
 	if (!atomic_compare_exchange_strong(&c->checking, &expected, true))
 		return false;
 	pthread_mutex_lock(&c->lock);
-	fresh = c->known && now - c->checked_at < AT_TC_CHECK_MS;
+	fresh = c->known && c->checked_seq == c->stale_seq && now - c->checked_at < AT_TC_CHECK_MS;
+	seq = c->stale_seq;
 	pthread_mutex_unlock(&c->lock);
 	if (fresh) {
 		/* another thread read it meanwhile */
@@ -331,6 +336,7 @@ bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long
 		/* the read started at now: a change committed after that is
 		 * seen by the next one, at most AT_TC_CHECK_MS later */
 		c->checked_at = now;
+		c->checked_seq = seq;
 	}
 	*epoch = c->epoch;
 	pthread_mutex_unlock(&c->lock);
@@ -338,6 +344,15 @@ bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long
 	if (rc && rc != AT_ERR_UNAVAILABLE)
 		at_log_warn("verify cache: change counter: %s", at_db_error(db));
 	return !rc;
+}
+
+void at_token_cache_stale(struct at_token_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stale_seq++;
+	pthread_mutex_unlock(&c->lock);
 }
 
 bool at_token_cache_get(struct at_token_cache *c, const unsigned char key[AT_HASH_LEN],

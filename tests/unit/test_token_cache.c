@@ -197,6 +197,12 @@ static void test_counter_flush(void **state UNUSED)
 	assert_int_equal(at_token_cache_count(c), 0);
 	at_token_cache_put(c, k, 0, T0 + 2 * AT_TC_CHECK_MS, later, snap_of("new"), false);
 	assert_int_equal(at_token_cache_count(c), 1);
+	/* a change of this process: read again at once, within the second */
+	at_token_cache_stale(c);
+	expect_counter("9");
+	assert_true(at_token_cache_usable(c, fake_db(), T0 + 2 * AT_TC_CHECK_MS + 1, &later));
+	assert_int_equal(at_token_cache_count(c), 0);
+	assert_true(at_token_cache_usable(c, fake_db(), T0 + 2 * AT_TC_CHECK_MS + 2, &later));
 	at_token_cache_free(c);
 	fake_db_assert_done();
 }
