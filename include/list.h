@@ -28,6 +28,10 @@ struct at_list_spec {
 	size_t nscope;
 	bool has_total_stmt;
 	enum at_stmt total_stmt;	/* takes the scope parameters */
+	/* list_tpl's last column is total_stmt's answer, and it takes the
+	 * scope parameters twice (the total's first): without a filter the
+	 * page is then one statement */
+	bool list_has_total;
 	/* refuse a query the resource cannot answer (may be NULL) */
 	enum at_err (*check)(struct at_ctx *ctx, const struct at_rql_query *q);
 	/* one element of data, written with w (key NULL) */
@@ -42,6 +46,7 @@ struct at_list_scope {
 	enum at_tpl list;
 	enum at_tpl count;
 	enum at_stmt total;
+	bool list_has_total;	/* see at_list_spec */
 };
 
 /* at_list_reply confined the usual way: Operations callers read every

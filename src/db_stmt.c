@@ -236,5 +236,13 @@ const char *const at_db_tpl_sql[AT_TPL__MAX] = {
 	TPL(MODULE_LIST) =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(MODULE_COUNT) = "SELECT COUNT(*) FROM modules m WHERE %s",
+	/* AT_TPL_TOKEN_LIST_ACCOUNT and AT_STMT_TOKEN_TOTAL_ACCOUNT in one
+	 * round trip: the total (a primary-key read, once per statement) on
+	 * every row */
+	TPL(TOKEN_PAGE_ACCOUNT) =
+		"SELECT " AT_COLUMNS_SQL(AT_TOKEN_COLUMNS) ","
+		" COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)"
+		TOKENS_FROM " WHERE t.account_id = ? AND t.status <> 'Deleted'"
+		" AND (%s) ORDER BY %s LIMIT ? OFFSET ?",
 };
 _Static_assert(__COUNTER__ - TPL_FIRST == AT_TPL__MAX, "a template without its SQL");

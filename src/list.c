@@ -46,15 +46,32 @@ static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spe
 	return rc;
 }
 
-/* The envelope and its rows straight into the response body. */
-static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spec,
-			      const struct at_rql_query *q, struct at_db_param *p, long long total)
+/* The page's statement: with list_has_total the scope comes once more,
+ * first, for the total's column. */
+static enum at_err list_query(struct at_ctx *ctx, const struct at_list_spec *spec,
+			      const struct at_rql_query *q, struct at_db_param *p,
+			      struct at_db_rows *rows)
 {
-	struct at_db_rows rows;
+	size_t n = 0, i;
+
+	if (spec->list_has_total)
+		for (i = 0; i < spec->nscope; i++)
+			p[n++] = spec->scope[i];
+	n += at_list_params(spec, q, true, p + n);
+	return at_db_query_built(ctx->db, spec->list_tpl, q->where.data, q->order.data, p, n,
+				 rows);
+}
+
+/* The envelope and its rows straight into the response body.  rows is
+ * the page (started when q->limit > 0), more whether its first row has
+ * been read. */
+static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spec,
+			      const struct at_rql_query *q, struct at_db_rows *rows, bool more,
+			      long long total)
+{
 	struct at_jw w;
 	enum at_err rc = AT_OK;
-	size_t i, n;
-	bool more;
+	size_t i;
 
 	at_reply_begin(ctx, 200, &w);
 	at_jw_object(&w, NULL);
@@ -71,15 +88,13 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spe
 	at_jw_object_end(&w);
 	at_jw_array(&w, "data");
 	if (q->limit > 0) {
-		n = at_list_params(spec, q, true, p);
-		if ((rc = at_db_query_built(ctx->db, spec->list_tpl, q->where.data, q->order.data, p,
-					    n, &rows)))
-			return rc;
-		while (!(rc = at_db_rows_next(&rows, &more)) && more && !w.err)
-			rc = spec->write(ctx, &rows, q, &w);
-		at_db_rows_release(&rows);
-		if (rc)
-			return rc;
+		/* as ever, what counts of a writer is w.err: audit's ends each
+		 * element with at_jw_finish, mid-body */
+		while (more && !w.err) {
+			(void)spec->write(ctx, rows, q, &w);
+			if ((rc = at_db_rows_next(rows, &more)))
+				return rc;
+		}
 	}
 	at_jw_array_end(&w);
 	at_jw_object_end(&w);
@@ -89,26 +104,48 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spe
 enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 {
 	struct at_db_param p[LIST_MAX_PARAMS];
+	struct at_db_rows rows;
 	struct at_rql_query q;
 	long long total = 0;
+	bool more = false, counted = false;
 	enum at_err rc;
 	size_t n;
 
+	memset(&rows, 0, sizeof(rows));
 	at_rql_init(&q);
 	rc = at_rql_parse(&q, spec->res, ctx->req->query);
 	if (rc == AT_ERR_INVALID)
 		at_problem_field(&ctx->problem, q.error.key, "%s", q.error.message);
 	if (rc || (spec->check && (rc = spec->check(ctx, &q))))
 		goto out;
-	if (spec->nscope + q.nparams + 2 > LIST_MAX_PARAMS) {
+	if (2 * spec->nscope + q.nparams + 2 > LIST_MAX_PARAMS) {
 		rc = AT_ERR_INTERNAL;
 		goto out;
 	}
-	n = at_list_params(spec, &q, false, p);
-	if ((rc = list_total(ctx, spec, &q, p, n, &total)))
-		goto out;
-	rc = list_write(ctx, spec, &q, p, total);
+	/* without a filter the page may bring the total along: then it is
+	 * the one statement, unless it is empty */
+	if (q.limit > 0 && spec->list_has_total && !q.where.len) {
+		if ((rc = list_query(ctx, spec, &q, p, &rows)) ||
+		    (rc = at_db_rows_next(&rows, &more)))
+			goto out;
+		if (more) {
+			total = at_db_rows_int(&rows, rows.ncols - 1);
+			counted = true;
+		}
+	}
+	if (!counted) {
+		n = at_list_params(spec, &q, false, p);
+		if ((rc = list_total(ctx, spec, &q, p, n, &total)))
+			goto out;
+	}
+	if (q.limit > 0 && !rows.stmt) {
+		if ((rc = list_query(ctx, spec, &q, p, &rows)) ||
+		    (rc = at_db_rows_next(&rows, &more)))
+			goto out;
+	}
+	rc = list_write(ctx, spec, &q, &rows, more, total);
 out:
+	at_db_rows_release(&rows);
 	at_rql_release(&q);
 	return at_db_failed(ctx, rc);
 }
@@ -123,6 +160,7 @@ void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
 	spec->count_tpl = use->count;
 	spec->total_stmt = use->total;
 	spec->has_total_stmt = true;
+	spec->list_has_total = use->list_has_total;
 	if (use == all) {
 		spec->scope = NULL;
 		spec->nscope = 0;

@@ -158,7 +158,8 @@ enum at_err at_tokens_list(struct at_ctx *ctx)
 		AT_TPL_TOKEN_LIST, AT_TPL_TOKEN_COUNT, AT_STMT_TOKEN_TOTAL_ALL
 	};
 	static const struct at_list_scope own = {
-		AT_TPL_TOKEN_LIST_ACCOUNT, AT_TPL_TOKEN_COUNT_ACCOUNT, AT_STMT_TOKEN_TOTAL_ACCOUNT
+		AT_TPL_TOKEN_PAGE_ACCOUNT, AT_TPL_TOKEN_COUNT_ACCOUNT, AT_STMT_TOKEN_TOTAL_ACCOUNT,
+		true
 	};
 	struct at_list_spec spec = {
 		.res = &at_rql_tokens,

@@ -1175,7 +1175,11 @@ AUDIT_COLUMNS = (
     " r.actor_id, r.actor_name, r.actor_account_id, r.actor_account_name,"
     " r.request_ip, r.request_user_agent, r.request_id, r.documents, r.prev_hash, r.hash"
     " FROM audit_records r")
-TOKEN_LIST_ACCOUNT = ("SELECT " + TOKEN_COLUMNS + " WHERE t.account_id = '{acc}'"
+# a Client's page brings the account's kept total along (TOKEN_PAGE_ACCOUNT)
+TOKEN_LIST_ACCOUNT = ("SELECT " + TOKEN_COLUMNS.replace(
+                          " FROM tokens t", ", COALESCE((SELECT tokens FROM account_token_counts"
+                          " WHERE account_id = '{acc}'), 0) FROM tokens t", 1) +
+                      " WHERE t.account_id = '{acc}'"
                       " AND t.status <> 'Deleted' AND (TRUE)"
                       " ORDER BY t.created_at DESC, t.id DESC LIMIT {limit} OFFSET 0")
 TOKEN_LIST = ("SELECT STRAIGHT_JOIN " + TOKEN_COLUMNS + " WHERE TRUE"
@@ -1294,6 +1298,7 @@ ANALYZE TABLE accounts, tokens, audit_records;
                      '" WHERE r.account_id = ? AND (%s) ORDER BY %s LIMIT ? OFFSET ?"',
                      '" FROM tokens t JOIN accounts a ON a.id = t.account_id"',
                      '"SELECT STRAIGHT_JOIN " TOKEN_COLUMNS " WHERE %s ORDER BY %s',
+                     '" COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)"',
                      "join_cache_level = 0\""):
             self.assertIn(frag, src)
         with open(os.path.join(ROOT, "src", "rql_tokens.c"), encoding="utf-8") as f:
