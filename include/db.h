@@ -99,8 +99,9 @@ enum at_tpl {
 	AT_TPL_AUDIT_COUNT_OBJECT,
 	AT_TPL_MODULE_LIST,
 	AT_TPL_MODULE_COUNT,
-	/* one account's page with its kept total as the last column, in
-	 * one statement: the account id (for the total), then as
+	/* one account's page with each row's modules (when the first
+	 * parameter is 1) and its kept total as the last column, in one
+	 * statement: the flag, the account id (for the total), then as
 	 * AT_TPL_TOKEN_LIST_ACCOUNT */
 	AT_TPL_TOKEN_PAGE_ACCOUNT,
 	AT_TPL__MAX

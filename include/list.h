@@ -32,6 +32,9 @@ struct at_list_spec {
 	 * scope parameters twice (the total's first): without a filter the
 	 * page is then one statement */
 	bool list_has_total;
+	/* with list_has_total: the parameters list_tpl takes before those
+	 * (into p, their count; may be NULL) */
+	size_t (*lead)(const struct at_rql_query *q, struct at_db_param *p);
 	/* refuse a query the resource cannot answer (may be NULL) */
 	enum at_err (*check)(struct at_ctx *ctx, const struct at_rql_query *q);
 	/* one element of data, written with w (key NULL) */

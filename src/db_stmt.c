@@ -236,11 +236,17 @@ const char *const at_db_tpl_sql[AT_TPL__MAX] = {
 	TPL(MODULE_LIST) =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(MODULE_COUNT) = "SELECT COUNT(*) FROM modules m WHERE %s",
-	/* AT_TPL_TOKEN_LIST_ACCOUNT and AT_STMT_TOKEN_TOTAL_ACCOUNT in one
-	 * round trip: the total (a primary-key read, once per statement) on
-	 * every row */
+	/* AT_TPL_TOKEN_LIST_ACCOUNT, each row's modules when the first
+	 * parameter is 1 (AT_STMT_TOKEN_MODULES as "<len>:<id><len>:<name>"
+	 * per module, in id order; "" for none, NULL when not asked) and
+	 * AT_STMT_TOKEN_TOTAL_ACCOUNT (a primary-key read, once per
+	 * statement), in one round trip */
 	TPL(TOKEN_PAGE_ACCOUNT) =
 		"SELECT " AT_COLUMNS_SQL(AT_TOKEN_COLUMNS) ","
+		" IF(?, (SELECT COALESCE(GROUP_CONCAT(CONCAT(LENGTH(m.id), ':', m.id,"
+		" LENGTH(m.name), ':', m.name) ORDER BY m.id SEPARATOR ''), '')"
+		" FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
+		" WHERE tm.token_id = t.id), NULL),"
 		" COALESCE((SELECT tokens FROM account_token_counts WHERE account_id = ?), 0)"
 		TOKENS_FROM " WHERE t.account_id = ? AND t.status <> 'Deleted'"
 		" AND (%s) ORDER BY %s LIMIT ? OFFSET ?",

@@ -7,6 +7,7 @@
 #include "rql.h"
 
 #define LIST_MAX_PARAMS 300
+#define LIST_LEAD_MAX 4
 
 size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
 		      bool paging, struct at_db_param *p)
@@ -54,6 +55,8 @@ static enum at_err list_query(struct at_ctx *ctx, const struct at_list_spec *spe
 {
 	size_t n = 0, i;
 
+	if (spec->list_has_total && spec->lead)
+		n = spec->lead(q, p);
 	if (spec->list_has_total)
 		for (i = 0; i < spec->nscope; i++)
 			p[n++] = spec->scope[i];
@@ -118,7 +121,7 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 		at_problem_field(&ctx->problem, q.error.key, "%s", q.error.message);
 	if (rc || (spec->check && (rc = spec->check(ctx, &q))))
 		goto out;
-	if (2 * spec->nscope + q.nparams + 2 > LIST_MAX_PARAMS) {
+	if (2 * spec->nscope + q.nparams + 2 + LIST_LEAD_MAX > LIST_MAX_PARAMS) {
 		rc = AT_ERR_INTERNAL;
 		goto out;
 	}

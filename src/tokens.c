@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_columns.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
@@ -131,6 +132,63 @@ static enum at_err list_check(struct at_ctx *ctx, const struct at_rql_query *q)
 	return AT_ERR_INVALID;
 }
 
+/* "<len>:<bytes>" at *p (within end) into out (size n); false when it
+ * does not parse or fit. */
+static bool take_counted(const char **p, const char *end, char *out, size_t n)
+{
+	unsigned long len = 0;
+	const char *s = *p;
+
+	while (s < end && *s >= '0' && *s <= '9' && len < 100000)
+		len = len * 10 + (unsigned long)(*s++ - '0');
+	if (s == *p || s >= end || *s++ != ':' || len > (unsigned long)(end - s) || len >= n)
+		return false;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	*p = s + len;
+	return true;
+}
+
+/* The modules AT_TPL_TOKEN_PAGE_ACCOUNT aggregates in the column after
+ * the token's; AT_ERR_NOT_FOUND when the row has none (another list, or
+ * a value that does not parse: read them the usual way). */
+static enum at_err modules_of_row(const struct at_db_rows *rows, struct at_token *t)
+{
+	struct at_token_module *mods = NULL, *tmp;
+	const char *v, *p, *end;
+	size_t len, cap = 0, n = 0;
+
+	if (rows->ncols != TC__MAX + 2 || !(v = at_db_rows_str(rows, TC__MAX, &len)))
+		return AT_ERR_NOT_FOUND;
+	for (p = v, end = v + len; p < end; n++) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			tmp = realloc(mods, cap * sizeof(*mods));
+			if (!tmp) {
+				free(mods);
+				return AT_ERR_NOMEM;
+			}
+			mods = tmp;
+		}
+		if (!take_counted(&p, end, mods[n].id, sizeof(mods[n].id)) ||
+		    !take_counted(&p, end, mods[n].name, sizeof(mods[n].name))) {
+			free(mods);
+			return AT_ERR_NOT_FOUND;
+		}
+	}
+	at_token_release(t);
+	t->modules = mods;
+	t->nmodules = n;
+	return AT_OK;
+}
+
+/* AT_TPL_TOKEN_PAGE_ACCOUNT's first parameter: modules wanted. */
+static size_t page_lead(const struct at_rql_query *q, struct at_db_param *p)
+{
+	p[0] = AT_DB_P_INT(rql_fields(q) & AT_TF_MODULES ? 1 : 0);
+	return 1;
+}
+
 static enum at_err list_write(struct at_ctx *ctx, const struct at_db_rows *rows,
 			      const struct at_rql_query *q, struct at_jw *w)
 {
@@ -141,8 +199,12 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_db_rows *rows,
 
 	at_token_from_row(rows, &t);
 	if (fields & AT_TF_MODULES) {
-		at_ctx_dom(ctx, &dom);
-		rc = at_token_read_modules(&dom, &t);
+		/* the page brought them along, else one statement each */
+		rc = modules_of_row(rows, &t);
+		if (rc == AT_ERR_NOT_FOUND) {
+			at_ctx_dom(ctx, &dom);
+			rc = at_token_read_modules(&dom, &t);
+		}
 	}
 	if (!rc)
 		at_token_render(w, NULL, &t, fields, NULL);
@@ -165,6 +227,7 @@ enum at_err at_tokens_list(struct at_ctx *ctx)
 		.res = &at_rql_tokens,
 		.check = list_check,
 		.write = list_write,
+		.lead = page_lead,
 	};
 
 	return at_list_reply_confined(ctx, &spec, &all, &own);

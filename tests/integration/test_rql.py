@@ -1175,9 +1175,15 @@ AUDIT_COLUMNS = (
     " r.actor_id, r.actor_name, r.actor_account_id, r.actor_account_name,"
     " r.request_ip, r.request_user_agent, r.request_id, r.documents, r.prev_hash, r.hash"
     " FROM audit_records r")
-# a Client's page brings the account's kept total along (TOKEN_PAGE_ACCOUNT)
+# a Client's page brings the account's kept total along, and its modules
+# when selected (TOKEN_PAGE_ACCOUNT; the default list does not select them)
 TOKEN_LIST_ACCOUNT = ("SELECT " + TOKEN_COLUMNS.replace(
-                          " FROM tokens t", ", COALESCE((SELECT tokens FROM account_token_counts"
+                          " FROM tokens t",
+                          ", IF(0, (SELECT COALESCE(GROUP_CONCAT(CONCAT(LENGTH(m.id), ':', m.id,"
+                          " LENGTH(m.name), ':', m.name) ORDER BY m.id SEPARATOR ''), '')"
+                          " FROM token_modules tm JOIN modules m ON m.id = tm.module_id"
+                          " WHERE tm.token_id = t.id), NULL),"
+                          " COALESCE((SELECT tokens FROM account_token_counts"
                           " WHERE account_id = '{acc}'), 0) FROM tokens t", 1) +
                       " WHERE t.account_id = '{acc}'"
                       " AND t.status <> 'Deleted' AND (TRUE)"
