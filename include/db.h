@@ -96,6 +96,10 @@ enum at_tpl {
 	AT_TPL_AUDIT_COUNT_OBJECT,
 	AT_TPL_MODULE_LIST,
 	AT_TPL_MODULE_COUNT,
+	/* bulk actions: is one locked token still matched?  The token
+	 * counts' text and parameters, then the token id */
+	AT_TPL_TOKEN_BULK_MATCH,
+	AT_TPL_TOKEN_BULK_MATCH_ACCOUNT,
 	AT_TPL__MAX
 };
 

@@ -76,6 +76,12 @@ enum at_token_state_change { AT_TOKEN_ENABLE, AT_TOKEN_DISABLE, AT_TOKEN_DELETE 
 AT_MUST_CHECK enum at_err at_token_set_state(const struct at_dom *dom, const char *id,
 					     enum at_token_state_change change,
 					     const struct at_rev_cond *expect);
+/* The same change of one token inside the caller's transaction, with no
+ * revision expected: what a bulk action (token_bulk.h) runs per token, so
+ * that both follow one set of state rules.  A refusal changes nothing
+ * and leaves its reason in dom->problem's detail. */
+AT_MUST_CHECK enum at_err at_token_set_state_in(const struct at_dom *dom, const char *id,
+						enum at_token_state_change change);
 
 /* Store a logo of type (from at_icon_type). */
 AT_MUST_CHECK enum at_err at_token_icon_set(const struct at_dom *dom, const char *id,

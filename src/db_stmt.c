@@ -231,5 +231,12 @@ const char *const at_db_tpl_sql[AT_TPL__MAX] = {
 	TPL(MODULE_LIST) =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(MODULE_COUNT) = "SELECT COUNT(*) FROM modules m WHERE %s",
+	/* bulk actions: a locked token re-checked against the filter, with
+	 * the confinement of the counts above (test_db_stmt compares them) */
+	TPL(TOKEN_BULK_MATCH) =
+		"SELECT COUNT(*)" TOKENS_FROM " WHERE (%s) AND t.id = ?",
+	TPL(TOKEN_BULK_MATCH_ACCOUNT) =
+		"SELECT COUNT(*)" TOKENS_FROM
+		" WHERE t.account_id = ? AND t.status <> 'Deleted' AND (%s) AND t.id = ?",
 };
 _Static_assert(__COUNTER__ - TPL_FIRST == AT_TPL__MAX, "a template without its SQL");

@@ -26,6 +26,8 @@ struct route {
 #define TOKEN_ROUTES(base) \
 	{ AT_GET, base, at_tokens_list, ROUTE_ADMIN }, \
 	{ AT_POST, base, at_tokens_create, ROUTE_ADMIN | ROUTE_JSON }, \
+	/* before {id}: "bulk" is no token id, and GET/PUT/DELETE get 405 */ \
+	{ AT_POST, base "/bulk", at_tokens_bulk, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_GET, base "/{id}", at_tokens_get, ROUTE_ADMIN | ROUTE_SELF }, \
 	{ AT_PUT, base "/{id}", at_tokens_update, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_DELETE, base "/{id}", at_tokens_delete, ROUTE_ADMIN }, \

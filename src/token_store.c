@@ -363,9 +363,10 @@ struct change_job {
 	size_t icon_len;
 };
 
-static enum at_err change_run(const struct at_dom *dom, const char *id,
-			      const struct at_rev_cond *expect, struct change_job *init,
-			      enum at_err (*tx)(void *arg))
+/* tx in a transaction of its own, or (own_tx false) in the caller's. */
+static enum at_err job_run(const struct at_dom *dom, const char *id,
+			   const struct at_rev_cond *expect, struct change_job *init,
+			   enum at_err (*tx)(void *arg), bool own_tx)
 {
 	struct change_job *j;
 	enum at_err rc;
@@ -377,10 +378,17 @@ static enum at_err change_run(const struct at_dom *dom, const char *id,
 	j->dom = dom;
 	j->id = id;
 	j->expect = expect;
-	rc = at_db_transact(dom->db, tx, j);
+	rc = own_tx ? at_db_transact(dom->db, tx, j) : tx(j);
 	at_token_release(&j->t);
 	free(j);
 	return at_dom_db_failed(dom, rc);
+}
+
+static enum at_err change_run(const struct at_dom *dom, const char *id,
+			      const struct at_rev_cond *expect, struct change_job *init,
+			      enum at_err (*tx)(void *arg))
+{
+	return job_run(dom, id, expect, init, tx, true);
 }
 
 static bool same_modules(const struct at_token *t, const struct at_module_set *want)
@@ -565,6 +573,15 @@ enum at_err at_token_set_state(const struct at_dom *dom, const char *id,
 	struct change_job init = { .change = change };
 
 	return change_run(dom, id, expect, &init, state_tx);
+}
+
+/* bulk actions: the same rules, in the bulk's one transaction */
+enum at_err at_token_set_state_in(const struct at_dom *dom, const char *id,
+				  enum at_token_state_change change)
+{
+	struct change_job init = { .change = change };
+
+	return job_run(dom, id, NULL, &init, state_tx, false);
 }
 
 /* ---- icon --------------------------------------------------------------- */

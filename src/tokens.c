@@ -12,6 +12,7 @@
 #include "json.h"
 #include "list.h"
 #include "rql.h"
+#include "token_bulk.h"
 #include "token_store.h"
 
 /* If-Match: "*", or a list of "N" / W/"N" / N; a revision is matched by
@@ -351,4 +352,66 @@ enum at_err at_tokens_audit(struct at_ctx *ctx)
 	if ((rc = one_token(ctx, &o)) || (rc = at_token_visible(&o.dom, o.id, account)))
 		return rc;
 	return at_audit_object_list(ctx, o.id, account);
+}
+
+/* ---- bulk actions -------------------------------------------------------- */
+
+static void write_bulk(struct at_jw *w, const struct at_token_bulk_body *b,
+		       const struct at_token_bulk_result *r)
+{
+	size_t i;
+
+	at_jw_object(w, NULL);
+	at_jw_str(w, "action", b->action_name);
+	at_jw_int(w, "matched", (long long)r->matched);
+	at_jw_int(w, "changed", (long long)r->changed);
+	at_jw_array(w, "data");
+	for (i = 0; i < r->matched; i++)
+		if (r->items[i].changed)
+			at_jw_str(w, NULL, r->items[i].id);
+	at_jw_array_end(w);
+	at_jw_array(w, "skipped");
+	for (i = 0; i < r->matched; i++) {
+		if (r->items[i].changed)
+			continue;
+		at_jw_object(w, NULL);
+		at_jw_str(w, "id", r->items[i].id);
+		at_jw_str(w, "reason", r->items[i].reason);
+		at_jw_object_end(w);
+	}
+	at_jw_array_end(w);
+	at_jw_object_end(w);
+}
+
+enum at_err at_tokens_bulk(struct at_ctx *ctx)
+{
+	struct at_buf *body = &ctx->req->body;
+	struct at_token_bulk_result r = { NULL, 0, 0 };
+	struct at_token_bulk_body *b;
+	struct at_jv *doc = NULL;
+	struct at_dom dom;
+	struct at_jw w;
+	enum at_err rc;
+
+	at_ctx_dom(ctx, &dom);
+	if ((rc = at_token_body_parse(body->data, body->len, &doc, &ctx->problem)))
+		return rc;
+	b = malloc(sizeof(*b));
+	if (!b) {
+		at_jv_free(doc);
+		return AT_ERR_NOMEM;
+	}
+	at_token_bulk_body_init(b);
+	if ((rc = at_token_bulk_body_check(doc, b, &ctx->problem)) ||
+	    (rc = at_token_bulk(&dom, b, &r)))
+		goto out;
+	at_reply_begin(ctx, 200, &w);
+	write_bulk(&w, b, &r);
+	rc = at_jw_finish(&w);
+out:
+	at_token_bulk_result_release(&r);
+	at_token_bulk_body_release(b);
+	free(b);
+	at_jv_free(doc);
+	return rc;
 }
