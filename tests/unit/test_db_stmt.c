@@ -113,6 +113,24 @@ static void test_audit_insert_follows_the_columns(void **state)
 	assert_non_null(strstr(sql, " documents, prev_hash, hash) VALUES (?, ?,"));
 }
 
+/* A bulk action re-checks a locked token under the confinement of the
+ * token counts (what lists apply): the same text, then the token id. */
+static void test_bulk_match_is_the_count_and_an_id(void **state)
+{
+	const char *own = at_db_tpl_sql[AT_TPL_TOKEN_COUNT_ACCOUNT];
+	const char *all = at_db_tpl_sql[AT_TPL_TOKEN_COUNT];
+	const char *m_own = at_db_tpl_sql[AT_TPL_TOKEN_BULK_MATCH_ACCOUNT];
+	const char *m_all = at_db_tpl_sql[AT_TPL_TOKEN_BULK_MATCH];
+	size_t n = strlen(all) - strlen(" WHERE %s");
+
+	(void)state;
+	assert_int_equal(strlen(m_own), strlen(own) + strlen(" AND t.id = ?"));
+	assert_memory_equal(m_own, own, strlen(own));
+	assert_string_equal(m_own + strlen(own), " AND t.id = ?");
+	assert_memory_equal(m_all, all, n);
+	assert_string_equal(m_all + n, " WHERE (%s) AND t.id = ?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_templates_take_where_then_order),
 		cmocka_unit_test(test_columns_match_their_enums),
 		cmocka_unit_test(test_audit_insert_follows_the_columns),
+		cmocka_unit_test(test_bulk_match_is_the_count_and_an_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
