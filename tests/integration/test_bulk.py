@@ -6,6 +6,7 @@ The thousand-token cases load their tokens with SQL (as scripts/bench
 does) into accounts of this module's own, with an admin token issued
 there, so that no other module's lists or counts see them."""
 
+import base64
 import json
 import os
 import pwd
@@ -339,6 +340,28 @@ class Refusals(BulkBase):
         self.assertEqual(self.records(self.client_acc), before)
         st, _, _ = self.bulk({"action": "disable", "ids": [tid]}, token="idt:TKN-0000-0000:x")
         self.assertEqual(st, 401)
+
+    def test_settings_mount_users(self):
+        # the web server's login on the settings mount: an admin acts, as
+        # the actor of each record; a user without Access Management is 403
+        env = self.stack.env
+        admin, plain, pw = (env["APITOKEND_CLIENT_ADMIN_USER"], env["APITOKEND_CLIENT_USER"],
+                            env["APITOKEND_USER_PASSWORD"])
+        tid = self.create()
+
+        def login(user):
+            return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode(),
+                    "Content-Type": "application/json"}
+
+        body = json.dumps({"action": "disable", "ids": [tid]}).encode()
+        self.assertProblem(self.stack.request("POST", f"{SETTINGS}/bulk", body,
+                                              headers=login(plain)), 403)
+        self.assertEqual(self.status_of(tid), "Active")
+        st, _, out = self.stack.request("POST", f"{SETTINGS}/bulk", body, headers=login(admin))
+        self.assertEqual((st, out.get("data")), (200, [tid]), out)
+        actor = sql(self.stack, f"SELECT actor_id FROM audit_records WHERE object_id = '{tid}'"
+                    " ORDER BY seq DESC LIMIT 1")
+        self.assertEqual(actor, [[admin]])
 
     def test_route_is_not_a_token_id(self):
         for base in MOUNTS:
