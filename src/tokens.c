@@ -298,9 +298,17 @@ enum at_err at_tokens_enable(struct at_ctx *ctx)
 	struct one o;
 	enum at_err rc;
 
-	if ((rc = one_token(ctx, &o)) ||
-	    (rc = at_token_body_enable(body->data, body->len, &expires_ms, &ctx->problem)) ||
-	    (rc = at_token_enable(&o.dom, o.id, expires_ms, &o.expect)))
+	if ((rc = one_token(ctx, &o)))
+		return rc;
+	if ((rc = at_token_body_enable(body->data, body->len, &expires_ms, &ctx->problem))) {
+		/* as for an update: a change of a missing token is a 404 */
+		if (rc == AT_ERR_INVALID && at_token_visible(&o.dom, o.id, NULL) == AT_ERR_NOT_FOUND) {
+			at_problem_clear(&ctx->problem);
+			return AT_ERR_NOT_FOUND;
+		}
+		return rc;
+	}
+	if ((rc = at_token_enable(&o.dom, o.id, expires_ms, &o.expect)))
 		return rc;
 	return reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 }

@@ -92,6 +92,10 @@ class Expiry(RestrictionsBase):
                 self.assertEqual(st, 400, body)
                 self.assertIn("expiresAt", body["errors"])
                 self.assertEqual(self.get_ok(base, tid)["revision"], got["revision"])
+                # a bad body for a token that is not there: 404 first
+                st, _, body = self.req("POST", f"{base}/TKN-0000-0009/enable",
+                                       {"expiresAt": iso(-60)}, token=self.client_admin)
+                self.assertEqual(st, 404, body)
                 # with a future one: Active again, and verify lets it through
                 until = iso(3600)
                 st, h, body = self.req("POST", f"{base}/{tid}/enable", {"expiresAt": until},
