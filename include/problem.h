@@ -39,6 +39,9 @@ void at_problem_internal(struct at_problem *p, const char *fmt, ...)
  * for 401. */
 const char *at_problem_title(int status);
 
+/* The detail a body for status says: p's, or the status's default. */
+const char *at_problem_detail_text(const struct at_problem *p, int status);
+
 struct at_response;
 /* Replace resp's body with the problem+json for status. */
 AT_MUST_CHECK enum at_err at_problem_render(struct at_response *resp, int status,

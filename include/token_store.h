@@ -77,6 +77,17 @@ AT_MUST_CHECK enum at_err at_token_set_state(const struct at_dom *dom, const cha
 					     enum at_token_state_change change,
 					     const struct at_rev_cond *expect);
 
+/* Enable as at_token_set_state does, with a new expiry (epoch ms in the
+ * future, within the account's maximum lifetime; 0 for none given).  A
+ * token whose expiry has passed, Active or Disabled, is enabled only
+ * with one (409 otherwise). */
+AT_MUST_CHECK enum at_err at_token_enable(const struct at_dom *dom, const char *id,
+					  int64_t expires_ms, const struct at_rev_cond *expect);
+
+/* A database time as epoch ms; 0 for "" (none) or text that does not
+ * parse. */
+int64_t at_token_time_ms(const char *dbtime);
+
 /* Store a logo of type (from at_icon_type). */
 AT_MUST_CHECK enum at_err at_token_icon_set(const struct at_dom *dom, const char *id,
 					    const char *type, const void *data, size_t len,

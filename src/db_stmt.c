@@ -63,13 +63,19 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(MODULE_OF_ACCOUNT) =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
+	/* restrictions, last on every row: expiry and not-before as epoch ms
+	 * (compared with the clock in auth.c), the allowlist, the rate */
+#define AUTH_RESTRICTION_COLUMNS \
+	", TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.expires_at) DIV 1000," \
+	" TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.not_before) DIV 1000," \
+	" t.allowed_ips, t.rate_limit"
 	/* A token caller in one round trip: the token and its account on
 	 * every row, one row per module it holds (in no particular order;
 	 * auth.c sorts), one row with NULL modules when it holds none. */
 #define AUTH_TOKEN_COLUMNS \
 	"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status," \
 	" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE," \
-	" m.id, m.code"
+	" m.id, m.code, NULL" AUTH_RESTRICTION_COLUMNS
 #define AUTH_TOKEN_FROM \
 	TOKENS_FROM \
 	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
@@ -86,7 +92,7 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(VERIFY_PATHS) =
 		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
 		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
-		" tm.module_id, NULL, mp.path_prefix"
+		" tm.module_id, NULL, mp.path_prefix" AUTH_RESTRICTION_COLUMNS
 		TOKENS_FROM
 		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
 		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
@@ -191,6 +197,17 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(AUDIT_CHAINS) = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
 	STMT(AUDIT_CHAIN_PAGE) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
+	/* restrictions: expiry, not-before, allowlist, rate limit, and the
+	 * account's maximum lifetime */
+	STMT(TOKEN_RESTRICT) =
+		"UPDATE tokens SET expires_at = ?, not_before = ?, allowed_ips = ?, rate_limit = ?"
+		" WHERE id = ?",
+	STMT(TOKEN_ENABLE_UNTIL) =
+		"UPDATE tokens SET status = 'Active', expires_at = ?, revision = revision + 1,"
+		" enabled_at = UTC_TIMESTAMP(3), enabled_by_id = ?, enabled_by_name = ?"
+		" WHERE id = ? AND status <> 'Deleted'",
+	STMT(ACCOUNT_LIFETIME) = "SELECT max_token_lifetime FROM accounts WHERE id = ?",
+	STMT(ACCOUNT_LIFETIME_SET) = "UPDATE accounts SET max_token_lifetime = ? WHERE id = ?",
 };
 /* one entry per statement: with no index twice (-Woverride-init) and none
  * out of range, every slot is filled */

@@ -224,6 +224,10 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 	t.description = b->description;
 	t.modules = mods;
 	t.nmodules = b->modules.n;
+	t.expires_ms = b->expires_ms;
+	t.not_before_ms = b->not_before_ms;
+	t.allowed_ips = b->allowed_ips;
+	t.rate_limit = b->rate_limit;
 	if ((rc = at_token_create(&dom, &t, id, value)))
 		goto out;
 	if ((rc = at_response_header(ctx->resp, "Location", "/public/v1/accounts/api-tokens/%s",
@@ -286,9 +290,27 @@ static enum at_err change_state(struct at_ctx *ctx, enum at_token_state_change c
 	return AT_OK;
 }
 
+/* An optional body {"expiresAt": …}: how an expired token comes back. */
 enum at_err at_tokens_enable(struct at_ctx *ctx)
 {
-	return change_state(ctx, AT_TOKEN_ENABLE);
+	struct at_buf *body = &ctx->req->body;
+	int64_t expires_ms;
+	struct one o;
+	enum at_err rc;
+
+	if ((rc = one_token(ctx, &o)))
+		return rc;
+	if ((rc = at_token_body_enable(body->data, body->len, &expires_ms, &ctx->problem))) {
+		/* as for an update: a change of a missing token is a 404 */
+		if (rc == AT_ERR_INVALID && at_token_visible(&o.dom, o.id, NULL) == AT_ERR_NOT_FOUND) {
+			at_problem_clear(&ctx->problem);
+			return AT_ERR_NOT_FOUND;
+		}
+		return rc;
+	}
+	if ((rc = at_token_enable(&o.dom, o.id, expires_ms, &o.expect)))
+		return rc;
+	return reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 }
 
 enum at_err at_tokens_disable(struct at_ctx *ctx)

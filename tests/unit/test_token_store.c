@@ -17,6 +17,8 @@
 
 #include "db_columns.h"
 #include "fake_db.h"
+#include "isotime.h"
+#include "json.h"
 #include "text.h"
 #include "token_store.h"
 
@@ -164,6 +166,8 @@ static void test_create(void **state UNUSED)
 	struct fake_step *ins, *audit;
 
 	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, pacc, 1), mods, 1);
+	/* no maximum lifetime and no restriction: nothing more is written */
+	fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1);
 	ins = fake_expect_exec(AT_STMT_TOKEN_INSERT, pins, 9);
 	fake_expect_exec(AT_STMT_TOKEN_MODULE_ADD, NULL, 0);
 	fake_expect_exec(AT_STMT_TOKEN_COUNT_BUMP, pacc, 1);
@@ -187,6 +191,176 @@ static void test_create(void **state UNUSED)
 	assert_null(strstr(audit->got[AUDIT_DOCUMENTS], value + 4 + AT_TOKEN_ID_LEN + 1));
 	assert_string_equal(audit->got[15], "192.0.2.1");
 	assert_string_equal(audit->got[16], "unit");
+}
+
+/* The account's maximum lifetime: the expiry of a token created without
+ * one, and a bound on one that is given; nothing is inserted beyond it. */
+static void test_create_lifetime(void **state UNUSED)
+{
+	const char *const pacc[] = { ACC };
+	const char *const pany[] = { FAKE_ANY };
+	struct fake_cell day[1] = { { "86400", 0 } };
+	struct at_token_new t = { .account_id = ACC, .name = "CI token", .rate_limit = 60 };
+	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1];
+	int64_t before = at_iso_now_ms(), ms;
+	struct fake_step *r;
+
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	fake_expect_exec(AT_STMT_TOKEN_INSERT, NULL, 0);
+	fake_expect_exec(AT_STMT_TOKEN_COUNT_BUMP, pacc, 1);
+	r = fake_expect_exec(AT_STMT_TOKEN_RESTRICT, NULL, 0);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, pany, 1), TID, ACC, "Active", "1");
+	fake_expect_query(AT_STMT_TOKEN_MODULES, pany, 1);
+	expect_audit();
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_OK);
+	fake_db_assert_done();
+	/* expires_at = now + 1 day, no notBefore, no list, the rate */
+	assert_int_equal(at_datetime_parse(r->got[0], strlen(r->got[0]), &ms), AT_OK);
+	assert_true(ms >= before + 86400000 && ms <= at_iso_now_ms() + 86400000);
+	assert_string_equal(r->got[1], FAKE_NULL);
+	assert_string_equal(r->got[2], FAKE_NULL);
+	assert_string_equal(r->got[3], "60");
+	assert_string_equal(r->got[4], id);
+
+	/* beyond the maximum: 400 naming expiresAt, nothing inserted */
+	reset(NULL);
+	t.expires_ms = at_iso_now_ms() + 2 * 86400000LL;
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_ERR_INVALID);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+	assert_string_equal(problem.errors[0].field, "expiresAt");
+	assert_has(problem.errors[0].message, "P1D");
+
+	/* notBefore after the default expiry: 400 naming notBefore */
+	reset(NULL);
+	t.expires_ms = 0;
+	t.not_before_ms = at_iso_now_ms() + 3 * 86400000LL;
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_ERR_INVALID);
+	fake_db_assert_done();
+	assert_string_equal(problem.errors[0].field, "notBefore");
+}
+
+/* A token past its expiry: enabled only with a new expiresAt, Active or
+ * Disabled alike; nothing is written without it. */
+static void test_enable_expired(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	const char *const status[] = { "Active", "Disabled" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		reset(NULL);
+		fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+		{
+			struct fake_step *s = fake_expect_query(AT_STMT_TOKEN_GET, p, 1);
+			struct fake_cell c[TCOLS] = {
+				{ TID, 0 }, { row_name, 0 }, { NULL, 0 }, { status[i], 0 },
+				{ "0", 0 }, { NULL, 0 }, { "3", 0 },
+				{ "2026-01-02 03:04:05.000000", 0 }, { "USR-1111-2222", 0 },
+				{ "Ann Admin", 0 },
+			};
+
+			c[TC_ACCOUNT_ID] = (struct fake_cell){ ACC, 0 };
+			c[TC_ACCOUNT_NAME] = (struct fake_cell){ "Buyer", 0 };
+			c[TC_ACCOUNT_TYPE] = (struct fake_cell){ "Client", 0 };
+			c[TC_ACCOUNT_STATUS] = (struct fake_cell){ "Active", 0 };
+			c[TC_EXPIRES_AT] = (struct fake_cell){ "2026-01-03 00:00:00.000", 0 };
+			fake_row(s, TCOLS, c);
+		}
+		fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1);
+		assert_int_equal(at_token_enable(&dom, TID, 0, NULL), AT_ERR_CONFLICT);
+		assert_has(problem.detail, "has expired");
+		fake_db_assert_done();
+		assert_int_equal(fake_db_commits, 0);
+	}
+}
+
+/* The restriction fields of a body: each bad one is 400 naming it. */
+static void test_body_restrictions(void **state UNUSED)
+{
+	static const struct {
+		const char *json, *field, *says;
+	} bad[] = {
+		{ "{\"name\":\"a\",\"expiresAt\":\"2001-01-01T00:00:00Z\"}", "expiresAt",
+		  "future" },
+		{ "{\"name\":\"a\",\"expiresAt\":\"tomorrow\"}", "expiresAt", "ISO 8601" },
+		{ "{\"name\":\"a\",\"expiresAt\":1700000000}", "expiresAt", "ISO 8601" },
+		{ "{\"name\":\"a\",\"notBefore\":\"2099-01-02T00:00:00Z\","
+		  "\"expiresAt\":\"2099-01-01T00:00:00Z\"}", "notBefore", "earlier" },
+		{ "{\"name\":\"a\",\"allowedIps\":[\"10.0.0.0/33\"]}", "allowedIps",
+		  "'10.0.0.0/33' is not an IP address" },
+		{ "{\"name\":\"a\",\"allowedIps\":[\"10.0.0.1\",\"10.0.0.1/32\"]}",
+		  "allowedIps", "more than once" },
+		{ "{\"name\":\"a\",\"allowedIps\":\"10.0.0.1\"}", "allowedIps", "list" },
+		{ "{\"name\":\"a\",\"allowedIps\":[7]}", "allowedIps", "string" },
+		{ "{\"name\":\"a\",\"rateLimit\":45}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":0}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":\"60\"}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":60.5}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":-60}", "rateLimit", "one of 60" },
+	};
+	char many[4096];
+	struct at_token_body b;
+	struct at_jv *doc;
+	bool account_ok;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		at_problem_clear(&problem);
+		assert_int_equal(at_token_body_parse(bad[i].json, strlen(bad[i].json), &doc,
+						     &problem), AT_OK);
+		assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok),
+				 AT_ERR_INVALID);
+		assert_int_equal(problem.nerrors, 1);
+		assert_string_equal(problem.errors[0].field, bad[i].field);
+		assert_has(problem.errors[0].message, bad[i].says);
+		at_jv_free(doc);
+	}
+	/* 65 entries: too many */
+	len = (size_t)snprintf(many, sizeof(many), "{\"name\":\"a\",\"allowedIps\":[");
+	for (i = 0; i < 65; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "%s\"10.0.%zu.0/24\"",
+					i ? "," : "", i);
+	snprintf(many + len, sizeof(many) - len, "]}");
+	at_problem_clear(&problem);
+	assert_int_equal(at_token_body_parse(many, strlen(many), &doc, &problem), AT_OK);
+	assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok), AT_ERR_INVALID);
+	assert_string_equal(problem.errors[0].field, "allowedIps");
+	assert_has(problem.errors[0].message, "At most 64");
+	at_jv_free(doc);
+
+	/* good ones: canonical entries, the times, the tier; null removes */
+	{
+		const char *good = "{\"name\":\"a\",\"allowedIps\":[\"2001:DB8::/32\","
+				   "\"10.0.0.1/32\"],\"rateLimit\":120,\"expiresAt\":"
+				   "\"2099-01-01T01:00:00+01:00\",\"notBefore\":null}";
+
+		at_problem_clear(&problem);
+		assert_int_equal(at_token_body_parse(good, strlen(good), &doc, &problem), AT_OK);
+		assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok), AT_OK);
+		assert_string_equal(b.allowed_ips, "2001:db8::/32,10.0.0.1");
+		assert_int_equal(b.rate_limit, 120);
+		assert_true(b.has_expires);
+		assert_int_equal(b.expires_ms, 4070908800000LL);
+		assert_true(b.has_not_before);
+		assert_int_equal(b.not_before_ms, 0);
+		at_jv_free(doc);
+	}
+	/* enable: no body, or a future expiresAt only */
+	{
+		int64_t ms = 1;
+		const char *past;
+
+		assert_int_equal(at_token_body_enable("", 0, &ms, &problem), AT_OK);
+		assert_int_equal(ms, 0);
+		at_problem_clear(&problem);
+		past = "{\"expiresAt\":\"2000-01-01T00:00:00Z\"}";
+		assert_int_equal(at_token_body_enable(past, strlen(past), &ms, &problem),
+				 AT_ERR_INVALID);
+		assert_string_equal(problem.errors[0].field, "expiresAt");
+	}
 }
 
 /* Nobody grants a module they do not hold; none beyond the account's. */
@@ -396,6 +570,9 @@ int main(void)
 		cmocka_unit_test_setup(test_update_grant_rules, reset),
 		cmocka_unit_test_setup(test_update_audit, reset),
 		cmocka_unit_test_setup(test_reveal_rules, reset),
+		cmocka_unit_test_setup(test_create_lifetime, reset),
+		cmocka_unit_test_setup(test_enable_expired, reset),
+		cmocka_unit_test_setup(test_body_restrictions, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
