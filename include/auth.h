@@ -42,6 +42,9 @@ struct at_caller {
 	char modules[AT_CALLER_MODULES][AT_MODULE_ID_MAX];	/* held modules */
 	size_t nmodules;
 	bool access_management;		/* holds the module of that code */
+	/* rotation: a token that presented the value its latest rotation
+	 * replaced, inside the overlap window */
+	bool previous_value;
 };
 
 struct at_db;

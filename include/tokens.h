@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "crypto.h"
@@ -22,14 +23,26 @@
 #define AT_TOKEN_DESCRIPTION_MAX (AT_TOKEN_DESCRIPTION_CHARS * 4 + 1)
 #define AT_TOKEN_TIME_MAX 40	/* a DATETIME(6) as the database writes it */
 
-/* The five changes a token records who made and when (SPEC §4 audit). */
+/* The changes a token records who made and when (SPEC §4 audit). */
 enum at_token_event {
 	AT_TOKEN_CREATED,
 	AT_TOKEN_UPDATED,
 	AT_TOKEN_ENABLED,
 	AT_TOKEN_DISABLED,
 	AT_TOKEN_DELETED,
+	/* rotation (its columns come after the others') */
+	AT_TOKEN_ROTATED,
 	AT_TOKEN_EVENTS
+};
+
+/* Last-used addresses kept per token (the statements' LIMIT 10). */
+#define AT_TOKEN_USAGE_MAX 10
+#define AT_TOKEN_IP_MAX 46	/* INET6_ADDRSTRLEN */
+
+struct at_token_usage {
+	char ip[AT_TOKEN_IP_MAX];
+	char first_seen[AT_TOKEN_TIME_MAX];	/* database time text */
+	char last_seen[AT_TOKEN_TIME_MAX];
 };
 
 struct at_token_stamp {
@@ -64,6 +77,11 @@ struct at_token {
 	/* with AT_TOKEN_READ_MODULES only; owned, freed by at_token_release */
 	struct at_token_module *modules;
 	size_t nmodules;
+	/* rotation: until when the previous value verifies ("" for none) */
+	char prev_valid_until[AT_TOKEN_TIME_MAX];
+	/* last-used addresses, newest first: with AT_TOKEN_READ_USAGE only */
+	struct at_token_usage usage[AT_TOKEN_USAGE_MAX];
+	size_t nusage;
 };
 
 void at_token_release(struct at_token *t);
@@ -116,6 +134,12 @@ AT_MUST_CHECK enum at_err at_token_body_create(const struct at_jv *doc, struct a
 AT_MUST_CHECK enum at_err at_token_body_update(const struct at_jv *doc, const char *id,
 					       struct at_token_body *b, struct at_problem *p);
 
+/* A rotate body (optional: doc NULL is none): {"overlap": "PT1H"}, an
+ * ISO 8601 duration; none, null or absent is PT0S.  *overlap receives
+ * the seconds; AT_ERR_INVALID naming overlap in p. */
+AT_MUST_CHECK enum at_err at_token_body_rotate(const struct at_jv *doc, int64_t *overlap,
+					       struct at_problem *p);
+
 /* The database-free checks of a create body: JSON shape, name,
  * description, icon, modules.  AT_OK or an error with p filled.  What
  * create runs first; the fuzz harness runs it alone. */
@@ -130,6 +154,8 @@ enum at_token_field {
 	AT_TF_STATUS = 1 << 3, AT_TF_TOKEN = 1 << 4, AT_TF_LAST_ACCESS = 1 << 5,
 	AT_TF_ACCOUNT = 1 << 6, AT_TF_MODULES = 1 << 7, AT_TF_AUDIT = 1 << 8,
 	AT_TF_REVISION = 1 << 9,
+	/* last-used addresses: one token's read only, never a list's */
+	AT_TF_USAGE = 1 << 24,
 };
 #define AT_TF_DEFAULT_ONE (AT_TF_NAME | AT_TF_DESCRIPTION | AT_TF_ICON | AT_TF_STATUS | \
 			   AT_TF_LAST_ACCESS | AT_TF_ACCOUNT | AT_TF_MODULES | AT_TF_AUDIT | \

@@ -74,7 +74,13 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	TOKENS_FROM \
 	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
 	" LEFT JOIN modules m ON m.id = tm.module_id"
-	STMT(AUTH_TOKEN) = AUTH_TOKEN_COLUMNS AUTH_TOKEN_FROM " WHERE t.id = ?",
+	/* rotation: the previous value's hash and whether it still verifies
+	 * (NULL, false, once its window closed) */
+#define AUTH_ROTATION_COLUMNS \
+	", t.prev_secret_hash, t.prev_valid_until > UTC_TIMESTAMP(3)"
+	/* NULL in verify's path column, so that both index their columns alike */
+	STMT(AUTH_TOKEN) = AUTH_TOKEN_COLUMNS ", NULL" AUTH_ROTATION_COLUMNS AUTH_TOKEN_FROM
+		" WHERE t.id = ?",
 	/* at most once a minute per token; the condition also keeps workers
 	 * that race on one token from writing twice */
 	STMT(AUTH_TOKEN_TOUCH) =
@@ -87,6 +93,7 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
 		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
 		" tm.module_id, NULL, mp.path_prefix"
+		AUTH_ROTATION_COLUMNS
 		TOKENS_FROM
 		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
 		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
@@ -140,7 +147,8 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	/* soft delete: the row stays for Operations, the secret goes */
 	STMT(TOKEN_DELETE) =
 		"UPDATE tokens SET status = 'Deleted', secret_hash = NULL, sealed = NULL,"
-		" seal_key_id = NULL, revision = revision + 1,"
+		" seal_key_id = NULL, prev_secret_hash = NULL, prev_valid_until = NULL,"
+		" revision = revision + 1,"
 		" deleted_at = UTC_TIMESTAMP(3), deleted_by_id = ?, deleted_by_name = ?"
 		" WHERE id = ? AND status <> 'Deleted'",
 	STMT(TOKEN_ICON_SET) =
@@ -191,6 +199,31 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(AUDIT_CHAINS) = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
 	STMT(AUDIT_CHAIN_PAGE) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
+	/* rotation: a new value; the one it replaces keeps verifying for
+	 * the overlap (in seconds, three times: 0 keeps none).  MariaDB
+	 * assigns left to right, so prev_secret_hash takes the old hash. */
+	STMT(TOKEN_ROTATE) =
+		"UPDATE tokens SET prev_secret_hash = IF(? > 0, secret_hash, NULL),"
+		" prev_valid_until = IF(? > 0, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, NULL),"
+		" secret_hash = ?, sealed = ?, seal_key_id = ?, revision = revision + 1,"
+		" rotated_at = UTC_TIMESTAMP(3), rotated_by_id = ?, rotated_by_name = ?"
+		" WHERE id = ? AND status <> 'Deleted'",
+	/* last-used addresses: a new address, or the last time of a known
+	 * one once it is a minute old (affected rows: 1 new, 2 moved, 0 not) */
+	STMT(USAGE_TOUCH) =
+		"INSERT INTO token_usage (token_id, ip, first_seen_at, last_seen_at)"
+		" VALUES (?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE"
+		" last_seen_at = IF(last_seen_at < VALUES(last_seen_at) - INTERVAL 1 MINUTE,"
+		" VALUES(last_seen_at), last_seen_at)",
+	/* after a new address: only the newest AT_TOKEN_USAGE_MAX stay (the
+	 * derived table is read before the delete) */
+	STMT(USAGE_PRUNE) =
+		"DELETE FROM token_usage WHERE token_id = ? AND ip NOT IN (SELECT ip FROM"
+		" (SELECT ip FROM token_usage WHERE token_id = ?"
+		" ORDER BY last_seen_at DESC, ip LIMIT 10) newest)",
+	STMT(USAGE_LIST) =
+		"SELECT ip, first_seen_at, last_seen_at FROM token_usage WHERE token_id = ?"
+		" ORDER BY last_seen_at DESC, ip LIMIT 10",
 };
 /* one entry per statement: with no index twice (-Woverride-init) and none
  * out of range, every slot is filled */

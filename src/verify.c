@@ -4,8 +4,9 @@
  * FastCGI parameters ORIGINAL_URI and ORIGINAL_METHOD, which no client can
  * set; without them this is not a verify call and answers 404.  The
  * answer is 204 with the token's identity in X- headers for nginx to pass
- * upstream, 401 for any bad token, 403 when none of the token's modules
- * grants the path.
+ * upstream (X-Token-Value: current, or previous for the value a rotation
+ * replaced, inside its window), 401 for any bad token, 403 when none of
+ * the token's modules grants the path.
  */
 #include <string.h>
 
@@ -111,6 +112,10 @@ enum at_err at_verify(struct at_ctx *ctx)
 	    (rc = at_response_header(ctx->resp, "X-Account-Type", "%s",
 				     at_account_type_name(c->account_type))) ||
 	    (rc = at_response_header(ctx->resp, "X-Token-Modules", "%s", mods)))
+		return rc;
+	/* rotation: which value matched, never which one it was */
+	if ((rc = at_response_header(ctx->resp, "X-Token-Value", "%s",
+				     c->previous_value ? "previous" : "current")))
 		return rc;
 	return AT_OK;
 }

@@ -21,7 +21,7 @@
 
 #define UNUSED	__attribute__((unused))
 #define TID "TKN-1234-5678"
-#define NCOLS 10	/* AT_STMT_AUTH_TOKEN */
+#define NCOLS 13	/* AT_STMT_AUTH_TOKEN */
 
 static struct at_keys *keys;
 static char tmpdir[64], keyfile[128];
@@ -71,16 +71,24 @@ static void bearer(char *out, size_t n, const char *v)
 }
 
 /* A row of AT_STMT_AUTH_TOKEN: the token and one module it holds. */
-static void token_row(struct fake_step *s, const char *status, const unsigned char *h,
-		      const char *module, const char *code)
+static void token_row_prev(struct fake_step *s, const char *status, const unsigned char *h,
+			   const char *module, const char *code, const unsigned char *prev,
+			   const char *live)
 {
 	struct fake_cell c[NCOLS] = {
 		{ status, 0 }, { (const char *)h, AT_HASH_LEN }, { "CI token", 0 },
 		{ "ACC-1111-1111", 0 }, { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 },
-		{ "1", 0 }, { module, 0 }, { code, 0 },
+		{ "1", 0 }, { module, 0 }, { code, 0 }, { NULL, 0 },
+		{ (const char *)prev, prev ? AT_HASH_LEN : 0 }, { live, 0 },
 	};
 
 	fake_row(s, NCOLS, c);
+}
+
+static void token_row(struct fake_step *s, const char *status, const unsigned char *h,
+		      const char *module, const char *code)
+{
+	token_row_prev(s, status, h, module, code, NULL, NULL);
 }
 
 static void assert_empty(const struct at_caller *c)
@@ -258,10 +266,11 @@ static void test_verify_paths(void **state UNUSED)
 	const char *const p[] = { TID };
 	char auth[128], seen[128] = "";
 	struct at_auth_paths paths = { each_path, seen };
-	struct fake_cell row[11] = {
+	struct fake_cell row[NCOLS] = {
 		{ "Active", 0 }, { (const char *)hash, AT_HASH_LEN }, { "CI token", 0 },
 		{ "ACC-1111-1111", 0 }, { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 },
 		{ "0", 0 }, { "MOD-0001", 0 }, { NULL, 0 }, { "/public/v1/catalog", 0 },
+		{ NULL, 0 }, { NULL, 0 },
 	};
 	struct at_caller c;
 	struct at_auth_in in;
@@ -272,14 +281,54 @@ static void test_verify_paths(void **state UNUSED)
 	in = in_of(auth);
 	in.paths = &paths;
 	s = fake_expect_query(AT_STMT_VERIFY_PATHS, p, 1);
-	fake_row(s, 11, row);
+	fake_row(s, NCOLS, row);
 	row[10].s = "/public/v1/orders/";
-	fake_row(s, 11, row);
+	fake_row(s, NCOLS, row);
 	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
 	assert_string_equal(seen, "/public/v1/catalog;/public/v1/orders/;");
 	assert_int_equal(c.nmodules, 1);
 	assert_false(c.access_management);
 	assert_false(stale);
+	fake_db_assert_done();
+}
+
+/* Rotation: the replaced value verifies while its window is open, and
+ * says so; once it closed, or with the wrong state, it is refused like
+ * any other value. */
+static void test_previous_value(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	unsigned char other[AT_HASH_LEN];
+	char auth[128];
+	struct at_caller c;
+	struct at_auth_in in;
+	bool stale;
+
+	bearer(auth, sizeof(auth), value);
+	in = in_of(auth);
+	memset(other, 0x5a, sizeof(other));
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, "1");
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_int_equal(c.kind, AT_CALLER_TOKEN);
+	assert_true(c.previous_value);
+	/* the current value, with a previous one live: current */
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", hash, NULL, NULL,
+		       other, "1");
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_false(c.previous_value);
+	/* the window closed (the columns not cleared yet), or a Disabled token */
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, "0");
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, NULL);
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Disabled", other, NULL, NULL,
+		       hash, "1");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+		assert_empty(&c);
+		assert_false(c.previous_value);
+	}
 	fake_db_assert_done();
 }
 
@@ -293,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup(test_remote_user, reset),
 		cmocka_unit_test_setup(test_load_user, reset),
 		cmocka_unit_test_setup(test_verify_paths, reset),
+		cmocka_unit_test_setup(test_previous_value, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
