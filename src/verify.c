@@ -113,7 +113,7 @@ enum at_err at_verify(struct at_ctx *ctx)
 				     at_account_type_name(c->account_type))) ||
 	    (rc = at_response_header(ctx->resp, "X-Token-Modules", "%s", mods)))
 		return rc;
-	/* rotation: which value matched, never which one it was */
+	/* rotation: which of the two values matched, nothing more of it */
 	if ((rc = at_response_header(ctx->resp, "X-Token-Value", "%s",
 				     c->previous_value ? "previous" : "current")))
 		return rc;
