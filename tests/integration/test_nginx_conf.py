@@ -14,7 +14,7 @@ from stack import ROOT
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 CONF = os.path.join(ROOT, "conf", "nginx")
 FILES = ("apitokend-fastcgi.conf", "apitokend-locations.conf", "apitokend-protect.conf",
-         "apitokend-ratelimit.conf", "apitokend-zones.conf")
+         "apitokend-ratelimit.conf", "apitokend-zones.conf", "apitokend-web.conf")
 
 
 @unittest.skipUnless(NGINX, "nginx is not installed")
