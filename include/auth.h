@@ -43,6 +43,9 @@ struct at_caller {
 	size_t nmodules;
 	bool access_management;		/* holds the module of that code */
 	long long rate_limit;		/* a token's requests per minute, 0 for none */
+	/* rotation: a token that presented the value its latest rotation
+	 * replaced, inside the overlap window */
+	bool previous_value;
 };
 
 struct at_db;

@@ -25,14 +25,26 @@
 /* allowedIps as stored: canonical entries joined by ',' (tokens.allowed_ips) */
 #define AT_TOKEN_IPS_MAX 4097
 
-/* The five changes a token records who made and when (SPEC §4 audit). */
+/* The changes a token records who made and when (SPEC §4 audit). */
 enum at_token_event {
 	AT_TOKEN_CREATED,
 	AT_TOKEN_UPDATED,
 	AT_TOKEN_ENABLED,
 	AT_TOKEN_DISABLED,
 	AT_TOKEN_DELETED,
+	/* rotation (its columns come after the others') */
+	AT_TOKEN_ROTATED,
 	AT_TOKEN_EVENTS
+};
+
+/* Last-used addresses kept per token (the statements' LIMIT 10). */
+#define AT_TOKEN_USAGE_MAX 10
+#define AT_TOKEN_IP_MAX 46	/* INET6_ADDRSTRLEN */
+
+struct at_token_usage {
+	char ip[AT_TOKEN_IP_MAX];
+	char first_seen[AT_TOKEN_TIME_MAX];	/* database time text */
+	char last_seen[AT_TOKEN_TIME_MAX];
 };
 
 struct at_token_stamp {
@@ -73,6 +85,11 @@ struct at_token {
 	bool expiry_passed;		/* expires_at <= now (any status) */
 	char allowed_ips[AT_TOKEN_IPS_MAX];	/* "" for any address */
 	long long rate_limit;		/* requests per minute, 0 for none */
+	/* rotation: until when the previous value verifies ("" for none) */
+	char prev_valid_until[AT_TOKEN_TIME_MAX];
+	/* last-used addresses, newest first: with AT_TOKEN_READ_USAGE only */
+	struct at_token_usage usage[AT_TOKEN_USAGE_MAX];
+	size_t nusage;
 };
 
 /* The status the API shows: Expired for a stored Active token past its
@@ -148,6 +165,12 @@ AT_MUST_CHECK enum at_err at_token_body_update(const struct at_jv *doc, const ch
 AT_MUST_CHECK enum at_err at_token_body_enable(const char *text, size_t len, int64_t *expires_ms,
 					       struct at_problem *p);
 
+/* A rotate body (optional: doc NULL is none): {"overlap": "PT1H"}, an
+ * ISO 8601 duration; none, null or absent is PT0S.  *overlap receives
+ * the seconds; AT_ERR_INVALID naming overlap in p. */
+AT_MUST_CHECK enum at_err at_token_body_rotate(const struct at_jv *doc, int64_t *overlap,
+					       struct at_problem *p);
+
 /* The database-free checks of a create body: JSON shape, name,
  * description, icon, modules.  AT_OK or an error with p filled.  What
  * create runs first; the fuzz harness runs it alone. */
@@ -165,6 +188,8 @@ enum at_token_field {
 	/* restrictions */
 	AT_TF_EXPIRES = 1 << 10, AT_TF_NOT_BEFORE = 1 << 11, AT_TF_ALLOWED_IPS = 1 << 12,
 	AT_TF_RATE_LIMIT = 1 << 13,
+	/* last-used addresses: one token's read only, never a list's */
+	AT_TF_USAGE = 1 << 24,
 };
 #define AT_TF_RESTRICTIONS (AT_TF_EXPIRES | AT_TF_NOT_BEFORE | AT_TF_ALLOWED_IPS | \
 			    AT_TF_RATE_LIMIT)

@@ -117,7 +117,9 @@ enum {
 	TK_STATUS, TK_HASH, TK_NAME, TK_ACCOUNT /* id, name, type, status */,
 	TK_TOUCH = TK_ACCOUNT + 4, TK_MODULE_ID, TK_MODULE_CODE, TK_PATH,
 	/* restrictions */
-	TK_EXPIRES_MS, TK_NOT_BEFORE_MS, TK_ALLOWED_IPS, TK_RATE_LIMIT
+	TK_EXPIRES_MS, TK_NOT_BEFORE_MS, TK_ALLOWED_IPS, TK_RATE_LIMIT,
+	/* rotation: the previous value's hash, and until when it verifies */
+	TK_PREV_HASH, TK_PREV_UNTIL_MS,
 };
 
 /* Whether client is in the stored list (canonical entries joined by
@@ -208,12 +210,12 @@ static enum at_err auth_token(const struct at_auth_in *in, const char *value, si
 	static const unsigned char no_hash[AT_HASH_LEN];
 	unsigned char presented[AT_HASH_LEN];
 	char id[AT_TOKEN_ID_LEN + 1];
-	const unsigned char *stored = no_hash;
+	const unsigned char *stored = no_hash, *prev = no_hash;
 	struct at_db_param p;
 	struct at_db_rows rows;
 	const char *status, *name, *h, *prefix;
 	size_t hlen = 0, plen;
-	bool found = false, ok = false, more;
+	bool found = false, ok = false, more, current, previous;
 	enum at_err rc;
 
 	if (at_token_value_parse(value, len, id))
@@ -231,10 +233,19 @@ static enum at_err auth_token(const struct at_auth_in *in, const char *value, si
 		name = at_db_rows_str(&rows, TK_NAME, NULL);
 		if (h && hlen == AT_HASH_LEN)
 			stored = (const unsigned char *)h;
-		ok = at_hash_equal(presented, stored) && stored != no_hash && status &&
+		/* rotation: the value it replaced, while its window is open;
+		 * both compared always, so that neither match is faster */
+		h = at_db_rows_str(&rows, TK_PREV_HASH, &hlen);
+		if (h && hlen == AT_HASH_LEN && at_db_rows_str(&rows, TK_PREV_UNTIL_MS, NULL) &&
+		    at_db_rows_int(&rows, TK_PREV_UNTIL_MS) > at_iso_now_ms())
+			prev = (const unsigned char *)h;
+		current = at_hash_equal(presented, stored) && stored != no_hash;
+		previous = at_hash_equal(presented, prev) && prev != no_hash;
+		ok = (current || previous) && status &&
 		     !strcmp(status, "Active") && name && take_account(c, &rows, TK_ACCOUNT);
 		if (ok) {
 			c->kind = AT_CALLER_TOKEN;
+			c->previous_value = !current;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
 			/* written once the request succeeded */
@@ -243,6 +254,7 @@ static enum at_err auth_token(const struct at_auth_in *in, const char *value, si
 				goto out;
 		}
 	} else {
+		(void)at_hash_equal(presented, no_hash);
 		(void)at_hash_equal(presented, no_hash);
 	}
 	if (!ok) {

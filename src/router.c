@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "isotime.h"
 #include "log.h"
 #include "router.h"
+#include "token_store.h"
 
 enum route_flag {
 	ROUTE_PUBLIC = 1 << 0,	/* no authentication */
@@ -31,6 +33,7 @@ struct route {
 	{ AT_DELETE, base "/{id}", at_tokens_delete, ROUTE_ADMIN }, \
 	{ AT_POST, base "/{id}/enable", at_tokens_enable, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_POST, base "/{id}/disable", at_tokens_disable, ROUTE_ADMIN }, \
+	{ AT_POST, base "/{id}/rotate", at_tokens_rotate, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_GET, base "/{id}/icon", at_tokens_icon_get, ROUTE_ADMIN | ROUTE_SELF }, \
 	{ AT_PUT, base "/{id}/icon", at_tokens_icon_put, ROUTE_ADMIN | ROUTE_ICON }, \
 	{ AT_GET, base "/{id}/audit", at_tokens_audit, ROUTE_ADMIN }
@@ -245,9 +248,13 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 	return AT_OK;
 }
 
+/* after the answer went out: lastAccessAt when due, and the address */
 static void touch_after(struct at_ctx *ctx)
 {
-	at_auth_touch(ctx->db, ctx->touch_id);
+	if (ctx->touch_id[0])
+		at_auth_touch(ctx->db, ctx->touch_id);
+	if (ctx->usage_ip[0])
+		at_token_usage_note(ctx->db, ctx->caller.id, ctx->usage_ip, at_iso_now_ms());
 }
 
 static void reply_error(struct at_ctx *ctx, enum at_err err, const struct route *r)
@@ -292,6 +299,7 @@ void at_router_handle(struct at_ctx *ctx)
 	at_problem_clear(&ctx->problem);
 	ctx->after = NULL;
 	ctx->touch_id[0] = '\0';
+	ctx->usage_ip[0] = '\0';
 	ctx->caller.kind = AT_CALLER_NONE;
 	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);
@@ -300,6 +308,9 @@ void at_router_handle(struct at_ctx *ctx)
 	if (rc)
 		reply_error(ctx, rc, r);
 	/* a use is a request that succeeded: a refused verify is none */
-	else if (ctx->touch_id[0])
+	else if (ctx->caller.kind == AT_CALLER_TOKEN) {
+		if (ctx->req->remote_addr)
+			at_strlcpy(ctx->usage_ip, ctx->req->remote_addr, sizeof(ctx->usage_ip));
 		ctx->after = touch_after;
+	}
 }

@@ -77,6 +77,8 @@ static const struct at_rql_selectable token_select[] = {
 	{ "modules", 0 },
 	{ "audit", 0 },
 	{ "revision", AT_RQL_SEL_DEFAULT },
+	/* last-used addresses: one token's read only; a list refuses it */
+	{ "usage", AT_RQL_SEL_UNLISTED },
 };
 
 const struct at_rql_resource at_rql_tokens = {

@@ -371,6 +371,30 @@ enum at_err at_token_body_enable(const char *text, size_t len, int64_t *expires_
 	return rc;
 }
 
+enum at_err at_token_body_rotate(const struct at_jv *doc, int64_t *overlap,
+				 struct at_problem *p)
+{
+	const struct at_jv *v = NULL;
+	const char *s, *why = NULL;
+	size_t len;
+
+	*overlap = 0;
+	if (!doc || !at_jv_get(doc, "overlap", &v) || at_jv_type(v) == AT_JV_NULL)
+		return AT_OK;
+	if (!(s = at_jv_str(v, &len))) {
+		at_problem_field(p, "overlap", "The overlap must be a string, an ISO 8601 "
+				 "duration such as PT1H.");
+		return AT_ERR_INVALID;
+	}
+	if (at_iso_duration_parse(s, len, overlap, &why)) {
+		*overlap = 0;
+		at_problem_field(p, "overlap", "The overlap must be an ISO 8601 duration such as "
+				 "PT1H or P1DT12H (%s).", why ? why : "not one");
+		return AT_ERR_INVALID;
+	}
+	return AT_OK;
+}
+
 enum at_err at_tokens_check_body(const char *text, size_t len, struct at_problem *p)
 {
 	struct at_token_body b;

@@ -8,6 +8,7 @@
 
 static const char *const event_names[AT_TOKEN_EVENTS] = {
 	"created", "updated", "enabled", "disabled", "deleted",
+	"rotated",
 };
 
 const struct at_token_fieldname at_token_fields[] = {
@@ -18,6 +19,8 @@ const struct at_token_fieldname at_token_fields[] = {
 	/* restrictions */
 	{ "expiresAt", AT_TF_EXPIRES }, { "notBefore", AT_TF_NOT_BEFORE },
 	{ "allowedIps", AT_TF_ALLOWED_IPS }, { "rateLimit", AT_TF_RATE_LIMIT },
+	/* last-used addresses */
+	{ "usage", AT_TF_USAGE },
 };
 const size_t at_token_nfields = sizeof(at_token_fields) / sizeof(at_token_fields[0]);
 
@@ -159,5 +162,17 @@ void at_token_render(struct at_jw *w, const char *key, const struct at_token *t,
 		write_audit(w, t);
 	if (fields & AT_TF_REVISION)
 		at_jw_int(w, "revision", t->revision);
+	/* last-used addresses, newest first */
+	if (fields & AT_TF_USAGE) {
+		at_jw_array(w, "usage");
+		for (i = 0; i < t->nusage; i++) {
+			at_jw_object(w, NULL);
+			at_jw_str(w, "ip", t->usage[i].ip);
+			write_time(w, "firstSeenAt", t->usage[i].first_seen);
+			write_time(w, "lastSeenAt", t->usage[i].last_seen);
+			at_jw_object_end(w);
+		}
+		at_jw_array_end(w);
+	}
 	at_jw_object_end(w);
 }

@@ -10,6 +10,7 @@
 
 #include "db_columns.h"
 #include "isotime.h"
+#include "text.h"
 #include "token_store.h"
 
 #define ID_TRIES 8
@@ -58,12 +59,14 @@ void at_token_from_row(const struct at_db_rows *rows, struct at_token *t)
 	for (i = 0; i < AT_TOKEN_EVENTS; i++) {
 		struct at_token_stamp *e = &t->events[i];
 
-		col = TC_EVENTS + 3 * (unsigned)i;
+		/* rotation's columns come after the others' */
+		col = i == AT_TOKEN_ROTATED ? TC_ROTATED_AT : TC_EVENTS + 3 * (unsigned)i;
 		e->set = at_db_rows_str(rows, col, NULL) != NULL;
 		copy_col(rows, col, e->at, sizeof(e->at));
 		copy_col(rows, col + 1, e->by_id, sizeof(e->by_id));
 		copy_col(rows, col + 2, e->by_name, sizeof(e->by_name));
 	}
+	copy_col(rows, TC_PREV_VALID_UNTIL, t->prev_valid_until, sizeof(t->prev_valid_until));
 	t->modules = NULL;
 	t->nmodules = 0;
 	/* restrictions */
@@ -72,6 +75,7 @@ void at_token_from_row(const struct at_db_rows *rows, struct at_token *t)
 	t->expiry_passed = t->expires_at[0] && at_token_time_ms(t->expires_at) <= at_iso_now_ms();
 	copy_col(rows, TC_ALLOWED_IPS, t->allowed_ips, sizeof(t->allowed_ips));
 	t->rate_limit = at_db_rows_int(rows, TC_RATE_LIMIT);
+	t->nusage = 0;
 }
 
 int64_t at_token_time_ms(const char *dbtime)
@@ -156,6 +160,8 @@ enum at_err at_token_read(const struct at_dom *dom, const char *id, unsigned wha
 		return at_dom_db_failed(dom, rc);
 	if (!visible(dom, t))
 		return AT_ERR_NOT_FOUND;
+	if ((what & AT_TOKEN_READ_USAGE) && (rc = at_token_read_usage(dom, t)))
+		return rc;
 	if (what & AT_TOKEN_READ_MODULES)
 		return at_token_read_modules(dom, t);
 	return AT_OK;
@@ -513,7 +519,7 @@ static enum at_err audit_change(const struct at_dom *dom, const char *id, enum a
 				struct at_buf *before, const char *const *changes,
 				size_t nchanges)
 {
-	struct at_token_note note = { before, changes, nchanges };
+	struct at_token_note note = { before, changes, nchanges, NULL, NULL };
 	enum at_err rc;
 
 	rc = at_token_audit(dom, id, ev, &note);
@@ -739,6 +745,109 @@ enum at_err at_token_enable(const struct at_dom *dom, const char *id, int64_t ex
 	struct change_job init = { .change = AT_TOKEN_ENABLE, .expires_ms = expires_ms };
 
 	return change_run(dom, id, expect, &init, state_tx);
+}
+
+/* ---- rotation ------------------------------------------------------------- */
+
+struct rotate_job {
+	const struct at_dom *dom;
+	const char *id;
+	const struct at_rev_cond *expect;
+	int64_t overlap;
+	bool valid;
+	char *value;
+	struct at_token t;
+};
+
+static enum at_err rotate_tx(void *arg)
+{
+	struct rotate_job *j = arg;
+	const struct at_dom *dom = j->dom;
+	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
+	bool seal = dom->settings->reveal == AT_REVEAL_ALLOW;
+	char overlap[AT_DURATION_TEXT], until[32];
+	struct at_token_note note = { NULL, NULL, 0, overlap, until };
+	struct at_token scratch;
+	struct at_buf before;
+	uint64_t affected = 0;
+	unsigned key_id = 0;
+	enum at_err rc;
+
+	at_token_release(&j->t);
+	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
+		return rc;
+	if (!j->valid)
+		return AT_ERR_INVALID;
+	if (j->overlap > dom->settings->max_rotation_overlap) {
+		char max[AT_DURATION_TEXT];
+
+		if (!at_iso_duration_format(dom->settings->max_rotation_overlap, max))
+			at_strlcpy(max, "?", sizeof(max));
+		at_problem_field(dom->problem, "overlap", "The overlap may be at most %s.", max);
+		return AT_ERR_INVALID;
+	}
+	if (!at_iso_duration_format(j->overlap, overlap))
+		return AT_ERR_INTERNAL;
+	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
+		return at_dom_db_failed(dom, rc);
+	note.before = &before;
+	/* a value the id cannot have had before: 58 random characters */
+	at_token_value_make(j->id, j->value);
+	at_token_hash(dom->keys, j->value, AT_TOKEN_VALUE_LEN, hash);
+	if (seal && (rc = at_token_seal(dom->keys, j->id, j->value, sealed, &key_id)))
+		goto out;
+	{
+		struct at_db_param p[] = {
+			AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap),
+			AT_DB_P_BLOB(hash, sizeof(hash)),
+			seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
+			seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
+			AT_DB_P_STR(dom->actor->id), AT_DB_P_STR(dom->actor->name),
+			AT_DB_P_STR(j->id),
+		};
+
+		if ((rc = at_db_exec(dom->db, AT_STMT_TOKEN_ROTATE, p, sizeof(p) / sizeof(p[0]),
+				     &affected)))
+			goto out;
+	}
+	if (affected != 1) {
+		rc = AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
+		goto out;
+	}
+	/* the replaced value stops at rotated_at + overlap, as stored */
+	if ((rc = at_token_read_any(dom, j->id, &scratch)))
+		goto out;
+	if (!at_time_iso(scratch.prev_valid_until[0] ? scratch.prev_valid_until
+						     : scratch.events[AT_TOKEN_ROTATED].at,
+			 until, sizeof(until))) {
+		rc = AT_ERR_INTERNAL;
+		goto out;
+	}
+	rc = at_token_audit(dom, j->id, AT_TEV_ROTATED, &note);
+out:
+	at_buf_release(&before);
+	at_wipe(hash, sizeof(hash));
+	at_wipe(sealed, sizeof(sealed));
+	return at_dom_db_failed(dom, rc);
+}
+
+enum at_err at_token_rotate(const struct at_dom *dom, const char *id, int64_t overlap,
+			    bool valid, const struct at_rev_cond *expect, char *value)
+{
+	struct rotate_job *j;
+	enum at_err rc;
+
+	j = malloc(sizeof(*j));
+	if (!j)
+		return AT_ERR_NOMEM;
+	*j = (struct rotate_job){ .dom = dom, .id = id, .expect = expect, .overlap = overlap,
+				  .valid = valid, .value = value };
+	rc = at_db_transact(dom->db, rotate_tx, j);
+	at_token_release(&j->t);
+	free(j);
+	if (rc)
+		at_wipe(value, AT_TOKEN_VALUE_LEN + 1);
+	return at_dom_db_failed(dom, rc);
 }
 
 /* ---- icon --------------------------------------------------------------- */

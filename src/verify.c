@@ -4,11 +4,13 @@
  * FastCGI parameters ORIGINAL_URI and ORIGINAL_METHOD, which no client can
  * set; without them this is not a verify call and answers 404.  The
  * answer is 204 with the token's identity in X- headers for nginx to pass
- * upstream, 401 for any bad token, 403 when none of the token's modules
- * grants the path or the client address is outside the token's
- * allowedIps.  nginx answers a refusal with a body of its own, so the
- * router passes the detail along in X-Problem-Detail (verify's details
- * are fixed sentences without quotes: nginx pastes it into JSON).
+ * upstream (X-Token-Value: current, or previous for the value a rotation
+ * replaced, inside its window), 401 for any bad token, 403 when none of
+ * the token's modules grants the path or the client address is outside
+ * the token's allowedIps.  nginx answers a refusal with a body of its
+ * own, so the router passes the detail along in X-Problem-Detail
+ * (verify's details are fixed sentences without quotes: nginx pastes it
+ * into JSON).
  */
 #include <string.h>
 
@@ -123,6 +125,10 @@ enum at_err at_verify(struct at_ctx *ctx)
 	/* restrictions: nginx's limit_req zone of this tier (absent: none) */
 	if (c->rate_limit &&
 	    (rc = at_response_header(ctx->resp, "X-Token-Rate-Limit", "%lld", c->rate_limit)))
+		return rc;
+	/* rotation: which of the two values matched, nothing more of it */
+	if ((rc = at_response_header(ctx->resp, "X-Token-Value", "%s",
+				     c->previous_value ? "previous" : "current")))
 		return rc;
 	return AT_OK;
 }

@@ -1,12 +1,14 @@
 /* libFuzzer harness: a token create body, parsed and checked the way
  * POST …/api-tokens does before it touches the database (JSON limits,
- * duplicate keys, UTF-8, name, description, icon, modules). */
+ * duplicate keys, UTF-8, name, description, icon, modules), and the
+ * same text as a rotate body (overlap). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "json.h"
 #include "text.h"
 #include "tokens.h"
 
@@ -16,7 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	struct at_problem problem;
+	struct at_jv *doc = NULL;
 	struct at_buf body;
+	int64_t overlap = 0;
 	enum at_err rc;
 
 	if (!ready) {
@@ -36,6 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* whatever failed must be explainable to the client */
 	if (rc == AT_ERR_INVALID && !problem.detail[0] && !problem.nerrors)
 		abort();
+	/* a rotate body: a refused overlap is named, a taken one is >= 0 */
+	at_problem_clear(&problem);
+	if (!at_token_body_parse(body.data, body.len, &doc, &problem)) {
+		rc = at_token_body_rotate(doc, &overlap, &problem);
+		if ((rc != AT_OK && rc != AT_ERR_INVALID) || overlap < 0 ||
+		    (rc == AT_ERR_INVALID && (problem.nerrors != 1 ||
+					      strcmp(problem.errors[0].field, "overlap"))))
+			abort();
+		at_jv_free(doc);
+	}
 out:
 	at_buf_release(&body);
 	return 0;

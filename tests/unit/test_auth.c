@@ -22,7 +22,7 @@
 
 #define UNUSED	__attribute__((unused))
 #define TID "TKN-1234-5678"
-#define NCOLS 15	/* AT_STMT_AUTH_TOKEN */
+#define NCOLS 17	/* AT_STMT_AUTH_TOKEN */
 
 static struct at_keys *keys;
 static char tmpdir[64], keyfile[128];
@@ -78,8 +78,9 @@ struct limits {
 };
 
 /* A row of AT_STMT_AUTH_TOKEN: the token and one module it holds. */
-static void token_row_limited(struct fake_step *s, const char *status, const unsigned char *h,
-			      const char *module, const char *code, const struct limits *l)
+static void token_row_full(struct fake_step *s, const char *status, const unsigned char *h,
+			   const char *module, const char *code, const struct limits *l,
+			   const unsigned char *prev, const char *prev_until)
 {
 	static const struct limits none;
 	struct fake_cell c[NCOLS] = {
@@ -94,7 +95,23 @@ static void token_row_limited(struct fake_step *s, const char *status, const uns
 	c[12].s = l->not_before;
 	c[13].s = l->ips;
 	c[14].s = l->rate;
+	/* rotation: the previous value's hash and its window's end (epoch ms) */
+	c[15] = (struct fake_cell){ (const char *)prev, prev ? AT_HASH_LEN : 0 };
+	c[16].s = prev_until;
 	fake_row(s, NCOLS, c);
+}
+
+static void token_row_limited(struct fake_step *s, const char *status, const unsigned char *h,
+			      const char *module, const char *code, const struct limits *l)
+{
+	token_row_full(s, status, h, module, code, l, NULL, NULL);
+}
+
+static void token_row_prev(struct fake_step *s, const char *status, const unsigned char *h,
+			   const char *module, const char *code, const unsigned char *prev,
+			   const char *prev_until)
+{
+	token_row_full(s, status, h, module, code, NULL, prev, prev_until);
 }
 
 static void token_row(struct fake_step *s, const char *status, const unsigned char *h,
@@ -278,11 +295,11 @@ static void test_verify_paths(void **state UNUSED)
 	const char *const p[] = { TID };
 	char auth[128], seen[128] = "";
 	struct at_auth_paths paths = { each_path, seen };
-	struct fake_cell row[15] = {
+	struct fake_cell row[NCOLS] = {
 		{ "Active", 0 }, { (const char *)hash, AT_HASH_LEN }, { "CI token", 0 },
 		{ "ACC-1111-1111", 0 }, { "Buyer", 0 }, { "Client", 0 }, { "Active", 0 },
 		{ "0", 0 }, { "MOD-0001", 0 }, { NULL, 0 }, { "/public/v1/catalog", 0 },
-		{ NULL, 0 }, { NULL, 0 }, { NULL, 0 }, { "120", 0 },
+		{ NULL, 0 }, { NULL, 0 }, { NULL, 0 }, { "120", 0 }, { NULL, 0 }, { NULL, 0 },
 	};
 	struct at_caller c;
 	struct at_auth_in in;
@@ -293,9 +310,9 @@ static void test_verify_paths(void **state UNUSED)
 	in = in_of(auth);
 	in.paths = &paths;
 	s = fake_expect_query(AT_STMT_VERIFY_PATHS, p, 1);
-	fake_row(s, 15, row);
+	fake_row(s, NCOLS, row);
 	row[10].s = "/public/v1/orders/";
-	fake_row(s, 15, row);
+	fake_row(s, NCOLS, row);
 	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
 	assert_int_equal(c.rate_limit, 120);
 	assert_string_equal(seen, "/public/v1/catalog;/public/v1/orders/;");
@@ -366,6 +383,49 @@ static void test_restrictions(void **state UNUSED)
 	fake_db_assert_done();
 }
 
+/* Rotation: the replaced value verifies while its window is open, and
+ * says so; once it closed, or with the wrong state, it is refused like
+ * any other value.  The window's end is compared with the clock at use. */
+static void test_previous_value(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	unsigned char other[AT_HASH_LEN];
+	char auth[128], open[32], closed[32];
+	struct at_caller c;
+	struct at_auth_in in;
+	bool stale;
+
+	snprintf(open, sizeof(open), "%lld", (long long)(at_iso_now_ms() + 600000));
+	snprintf(closed, sizeof(closed), "%lld", (long long)(at_iso_now_ms() - 1));
+	bearer(auth, sizeof(auth), value);
+	in = in_of(auth);
+	memset(other, 0x5a, sizeof(other));
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, open);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_int_equal(c.kind, AT_CALLER_TOKEN);
+	assert_true(c.previous_value);
+	/* the current value, with a previous one live: current */
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", hash, NULL, NULL,
+		       other, open);
+	assert_int_equal(at_auth_caller(&in, &c, &stale), AT_OK);
+	assert_false(c.previous_value);
+	/* the window closed (the columns not cleared yet), none, or a
+	 * Disabled token */
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, closed);
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Active", other, NULL, NULL,
+		       hash, NULL);
+	token_row_prev(fake_expect_query(AT_STMT_AUTH_TOKEN, p, 1), "Disabled", other, NULL, NULL,
+		       hash, open);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(at_auth_caller(&in, &c, &stale), AT_ERR_AUTH);
+		assert_empty(&c);
+		assert_false(c.previous_value);
+	}
+	fake_db_assert_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup(test_load_user, reset),
 		cmocka_unit_test_setup(test_verify_paths, reset),
 		cmocka_unit_test_setup(test_restrictions, reset),
+		cmocka_unit_test_setup(test_previous_value, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -557,6 +557,155 @@ static void test_reveal_rules(void **state UNUSED)
 	fake_db_assert_done();
 }
 
+/* A rotation: the new value hashed and sealed under the same id, the
+ * overlap bound three times, and a record with the overlap and the end
+ * of the replaced value, never a value. */
+static void test_rotate(void **state UNUSED)
+{
+	const char *const pany[] = { TID };
+	char value[AT_TOKEN_VALUE_LEN + 1];
+	struct fake_step *rot, *get, *audit;
+	struct fake_cell *c;
+	const char *docs;
+
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	expect_document(TID, "Active", "3");
+	rot = fake_expect_exec(AT_STMT_TOKEN_ROTATE, NULL, 0);
+	get = fake_expect_query(AT_STMT_TOKEN_GET, pany, 1);
+	token_row(get, TID, ACC, "Active", "4");
+	c = get->cells[0];
+	c[TC_ROTATED_AT] = (struct fake_cell){ "2026-01-02 03:04:05.000", 0 };
+	c[TC_ROTATED_BY_ID] = (struct fake_cell){ "USR-1111-2222", 0 };
+	c[TC_ROTATED_BY_NAME] = (struct fake_cell){ "Ann Admin", 0 };
+	c[TC_PREV_VALID_UNTIL] = (struct fake_cell){ "2026-01-02 04:04:05.000", 0 };
+	expect_document(TID, "Active", "4");
+	audit = expect_audit();
+	assert_int_equal(at_token_rotate(&dom, TID, 3600, true, NULL, value), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 1);
+	assert_int_equal(strlen(value), AT_TOKEN_VALUE_LEN);
+	assert_int_equal(strncmp(value, "idt:" TID ":", 18), 0);
+	/* overlap x3, hash, sealed, key id, actor id and name, token id */
+	assert_int_equal(rot->ngot, 9);
+	assert_string_equal(rot->got[0], "3600");
+	assert_string_equal(rot->got[1], "3600");
+	assert_string_equal(rot->got[2], "3600");
+	assert_string_not_equal(rot->got[4], FAKE_NULL);
+	assert_null(strstr(rot->got[3], value));
+	assert_string_equal(rot->got[6], "USR-1111-2222");
+	assert_string_equal(rot->got[8], TID);
+	docs = audit->got[AUDIT_DOCUMENTS];
+	assert_string_equal(audit->got[3], "platform.accounts.api-token.rotated");
+	assert_has(docs, "\"rotation\":{\"overlap\":\"PT1H\","
+		   "\"validUntil\":\"2026-01-02T04:04:05.000Z\"}");
+	assert_has(docs, "\"token\":\"idt:" TID ":********\"");
+	assert_null(strstr(docs, value + 18));
+	assert_string_equal(audit->got[10], "4");
+}
+
+/* Nothing is written for a rotation refused: above the maximum, a body
+ * that failed its checks, a Deleted token; a missing one is 404 first. */
+static void test_rotate_refused(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	char value[AT_TOKEN_VALUE_LEN + 1];
+
+	settings.max_rotation_overlap = 7 * 86400;
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 7 * 86400 + 1, true, NULL, value),
+			 AT_ERR_INVALID);
+	assert_string_equal(problem.errors[0].field, "overlap");
+	assert_has(problem.errors[0].message, "at most P7D");
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 0, false, NULL, value), AT_ERR_INVALID);
+	/* Deleted: 404 to its account, 409 to Operations, who still see it */
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Deleted", "5");
+	assert_int_equal(at_token_rotate(&dom, TID, 60, true, NULL, value), AT_ERR_NOT_FOUND);
+	actor.account_type = AT_ACCOUNT_OPERATIONS;
+	expect_lock(ACC, "Deleted", "5", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 60, true, NULL, value), AT_ERR_CONFLICT);
+	assert_has(problem.detail, "deletion is final");
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	fake_expect_query(AT_STMT_TOKEN_GET, p, 1);	/* none */
+	assert_int_equal(at_token_rotate(&dom, TID, 0, false, NULL, value), AT_ERR_NOT_FOUND);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+	assert_int_equal(fake_db_rollbacks, 5);
+}
+
+/* Last-used addresses: one write per token and address a minute in this
+ * process; the prune only after a new address; no write for what is no
+ * address; a failure is only logged. */
+static void test_usage_coalesced(void **state UNUSED)
+{
+	const char *const p1[] = { TID, "192.0.2.1" }, *const p6[] = { TID, "2001:db8::1" };
+	const char *const prune[] = { TID, TID };
+	const int64_t t0 = 1767225600000LL;
+
+	at_token_usage_forget();
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 1;
+	fake_expect_exec(AT_STMT_USAGE_PRUNE, prune, 2);
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0);
+	fake_db_assert_done();
+	/* the same pair within the minute, in another spelling too */
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 1000);
+	at_token_usage_note(fake_db(), TID, "::ffff:192.0.2.1", t0 + 59999);
+	assert_int_equal(fake_db_ran(), 2);
+	/* nothing that is no address */
+	at_token_usage_note(fake_db(), TID, "unix:", t0);
+	at_token_usage_note(fake_db(), TID, "", t0);
+	at_token_usage_note(fake_db(), TID, NULL, t0);
+	assert_int_equal(fake_db_ran(), 2);
+	/* another address: its own write, in canonical form */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p6, 2)->affected = 1;
+	fake_expect_exec(AT_STMT_USAGE_PRUNE, prune, 2);
+	at_token_usage_note(fake_db(), TID, "2001:DB8::0:1", t0 + 2000);
+	/* a minute on: written again; known to the table (0 or 2 rows), so
+	 * no prune */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 0;
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 60000);
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 2;
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 120000);
+	/* a failed write is not retried within the minute */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p6, 2)->rc = AT_ERR_DB;
+	at_token_usage_note(fake_db(), TID, "2001:db8::1", t0 + 200000);
+	at_token_usage_note(fake_db(), TID, "2001:db8::1", t0 + 200001);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_ran(), 7);
+}
+
+/* select=+usage: the rows as they come, newest first, rendered. */
+static void test_usage_read(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	struct fake_cell r1[3] = { { "192.0.2.1", 0 }, { "2026-01-02 03:04:05.000", 0 },
+				   { "2026-01-03 03:04:05.000", 0 } };
+	struct fake_cell r2[3] = { { "2001:db8::1", 0 }, { "2026-01-01 00:00:00.000", 0 },
+				   { "2026-01-02 00:00:00.000", 0 } };
+	struct at_buf out;
+	struct at_token t;
+	struct at_jw w;
+	struct fake_step *s;
+
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Active", "1");
+	s = fake_expect_query(AT_STMT_USAGE_LIST, p, 1);
+	fake_row(s, 3, r1);
+	fake_row(s, 3, r2);
+	assert_int_equal(at_token_read(&dom, TID, AT_TOKEN_READ_USAGE, &t), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(t.nusage, 2);
+	at_buf_init(&out, 1 << 16);
+	at_jw_init(&w, &out);
+	at_token_render(&w, NULL, &t, AT_TF_USAGE, NULL);
+	assert_int_equal(at_jw_finish(&w), AT_OK);
+	assert_has(out.data, "\"usage\":[{\"ip\":\"192.0.2.1\",\"firstSeenAt\":"
+		   "\"2026-01-02T03:04:05.000Z\",\"lastSeenAt\":\"2026-01-03T03:04:05.000Z\"},"
+		   "{\"ip\":\"2001:db8::1\"");
+	at_buf_release(&out);
+	at_token_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +722,10 @@ int main(void)
 		cmocka_unit_test_setup(test_create_lifetime, reset),
 		cmocka_unit_test_setup(test_enable_expired, reset),
 		cmocka_unit_test_setup(test_body_restrictions, reset),
+		cmocka_unit_test_setup(test_rotate, reset),
+		cmocka_unit_test_setup(test_rotate_refused, reset),
+		cmocka_unit_test_setup(test_usage_coalesced, reset),
+		cmocka_unit_test_setup(test_usage_read, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
