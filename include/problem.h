@@ -45,6 +45,9 @@ void at_problem_ext_int(struct at_problem *p, const char *key, long long v);
  * for 401. */
 const char *at_problem_title(int status);
 
+/* The detail a body for status says: p's, or the status's default. */
+const char *at_problem_detail_text(const struct at_problem *p, int status);
+
 struct at_response;
 /* Replace resp's body with the problem+json for status. */
 AT_MUST_CHECK enum at_err at_problem_render(struct at_response *resp, int status,

@@ -94,6 +94,11 @@ static const char *default_detail(int status)
 	}
 }
 
+const char *at_problem_detail_text(const struct at_problem *p, int status)
+{
+	return p && p->detail[0] ? p->detail : default_detail(status);
+}
+
 /* errors: {"field": ["message", ...]}, grouped in order of first mention. */
 static void write_errors(struct at_jw *w, const struct at_problem *p)
 {
@@ -127,7 +132,7 @@ enum at_err at_problem_render(struct at_response *resp, int status,
 	at_jw_str(&w, "type", problem_type(status));
 	at_jw_str(&w, "title", at_problem_title(status));
 	at_jw_int(&w, "status", status);
-	at_jw_str(&w, "detail", p && p->detail[0] ? p->detail : default_detail(status));
+	at_jw_str(&w, "detail", at_problem_detail_text(p, status));
 	at_jw_str(&w, "traceId", trace_id);
 	if (p && p->ext_key[0])
 		at_jw_int(&w, p->ext_key, p->ext_value);

@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "json.h"
-#include "list.h"
+#include "confine.h"
+#include "rql.h"
 #include "token_bulk.h"
 
 static const struct {
@@ -213,7 +214,7 @@ static void skip(struct at_token_bulk_item *it, const char *reason)
 static enum at_err read_filtered(const struct at_dom *dom, const struct at_token_bulk_body *b,
 				 struct at_token_bulk_result *r, bool *too_many)
 {
-	struct at_list_spec spec = { .res = &at_rql_tokens };
+	struct at_list_plan plan;
 	struct at_db_param p[BULK_PARAMS], scope;
 	struct at_rql_query q = b->filter;	/* paging of our own; where as parsed */
 	struct at_db_rows rows;
@@ -223,19 +224,19 @@ static enum at_err read_filtered(const struct at_dom *dom, const struct at_token
 	bool more;
 
 	*too_many = false;
-	at_list_confine(dom->actor, &list_all, &list_own, &spec, &scope);
-	if (spec.nscope + q.nparams + 2 > BULK_PARAMS)
+	at_list_confine(dom->actor, &list_all, &list_own, &plan, &scope);
+	if (plan.nscope + q.nparams + 2 > BULK_PARAMS)
 		return AT_ERR_INTERNAL;
 	q.limit = AT_TOKEN_BULK_MAX + 1;
 	q.offset = 0;
-	n = at_list_params(&spec, &q, true, p);
+	n = at_list_params(&plan, &q, true, p);
 	r->items = calloc(AT_TOKEN_BULK_MAX + 1, sizeof(*r->items));
 	t = malloc(sizeof(*t));
 	if (!r->items || !t) {
 		free(t);
 		return AT_ERR_NOMEM;
 	}
-	rc = at_db_query_built(dom->db, spec.list_tpl, q.where.data, at_rql_tokens.id_sql, p, n,
+	rc = at_db_query_built(dom->db, plan.list_tpl, q.where.data, at_rql_tokens.id_sql, p, n,
 			       &rows);
 	if (rc)
 		goto out;
@@ -261,16 +262,16 @@ out:
 static enum at_err count_filtered(const struct at_dom *dom, const struct at_token_bulk_body *b,
 				  long long *total)
 {
-	struct at_list_spec spec = { .res = &at_rql_tokens };
+	struct at_list_plan plan;
 	struct at_db_param p[BULK_PARAMS], scope;
 	struct at_db_rows rows;
 	enum at_err rc;
 	size_t n;
 	bool more;
 
-	at_list_confine(dom->actor, &list_all, &list_own, &spec, &scope);
-	n = at_list_params(&spec, &b->filter, false, p);
-	if ((rc = at_db_query_built(dom->db, spec.count_tpl, b->filter.where.data, NULL, p, n,
+	at_list_confine(dom->actor, &list_all, &list_own, &plan, &scope);
+	n = at_list_params(&plan, &b->filter, false, p);
+	if ((rc = at_db_query_built(dom->db, plan.count_tpl, b->filter.where.data, NULL, p, n,
 				    &rows)))
 		return rc;
 	rc = at_db_rows_next(&rows, &more);
@@ -310,17 +311,17 @@ static enum at_err read_ids(const struct at_dom *dom, const struct at_token_bulk
 static enum at_err still_matched(const struct at_dom *dom, const struct at_token_bulk_body *b,
 				 const struct at_token_bulk_item *it, bool *yes)
 {
-	struct at_list_spec spec = { .res = &at_rql_tokens };
+	struct at_list_plan plan;
 	struct at_db_param p[BULK_PARAMS], scope;
 	struct at_db_rows rows;
 	enum at_err rc;
 	size_t n;
 	bool more;
 
-	at_list_confine(dom->actor, &match_all, &match_own, &spec, &scope);
-	n = at_list_params(&spec, &b->filter, false, p);
+	at_list_confine(dom->actor, &match_all, &match_own, &plan, &scope);
+	n = at_list_params(&plan, &b->filter, false, p);
 	p[n++] = AT_DB_P_STR(it->id);
-	if ((rc = at_db_query_built(dom->db, spec.count_tpl, b->filter.where.data, NULL, p, n,
+	if ((rc = at_db_query_built(dom->db, plan.count_tpl, b->filter.where.data, NULL, p, n,
 				    &rows)))
 		return rc;
 	rc = at_db_rows_next(&rows, &more);

@@ -97,7 +97,12 @@ static void test_columns_match_their_enums(void **state)
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
 			       "SELECT t.id, t.name, t.description, t.status,"));
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
-			       " t.deleted_by_name, a.id, a.name, a.type, a.status FROM "));
+			       " t.deleted_by_name, a.id, a.name, a.type, a.status,"
+			       " t.expires_at, t.not_before, t.allowed_ips, t.rate_limit,"));
+	/* rotation's columns, last */
+	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
+			       " t.rotated_at, t.rotated_by_id, t.rotated_by_name,"
+			       " t.prev_valid_until FROM "));
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_AUDIT_GET],
 			       " r.documents, r.prev_hash, r.hash FROM audit_records r "));
 }
