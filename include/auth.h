@@ -42,6 +42,10 @@ struct at_caller {
 	char modules[AT_CALLER_MODULES][AT_MODULE_ID_MAX];	/* held modules */
 	size_t nmodules;
 	bool access_management;		/* holds the module of that code */
+	long long rate_limit;		/* a token's requests per minute, 0 for none */
+	/* rotation: a token that presented the value its latest rotation
+	 * replaced, inside the overlap window */
+	bool previous_value;
 };
 
 struct at_db;
@@ -64,11 +68,20 @@ struct at_auth_in {
 	struct at_db *db;
 	const struct at_keys *keys;
 	const struct at_auth_paths *paths;	/* verify only; NULL otherwise */
+	/* restrictions: the client address a token's allowedIps is checked
+	 * against (NULL: none known, refused by a list), and where the
+	 * reason goes when a token with the right secret is refused for its
+	 * expiry, not-before or address (may be NULL) */
+	const char *client_addr;
+	const char **why;
 	struct at_token_cache *cache;		/* verified tokens (NULL: none) */
 };
 
 /* Establish *c from the request, or return AT_ERR_AUTH (or
  * AT_ERR_UNAVAILABLE when the database is down; *c is then empty).
+ * A token past its expiresAt or before its notBefore is AT_ERR_AUTH, one
+ * used from an address outside its allowedIps AT_ERR_FORBIDDEN, each
+ * with its reason in *in->why.
  * *stale: the token's lastAccessAt is due a write (at_auth_touch). */
 AT_MUST_CHECK enum at_err at_auth_caller(const struct at_auth_in *in, struct at_caller *c,
 					 bool *stale);

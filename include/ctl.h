@@ -71,6 +71,7 @@ AT_CTL_COMMAND(at_ctl_cmd_module_add);
 AT_CTL_COMMAND(at_ctl_cmd_module_remove);
 AT_CTL_COMMAND(at_ctl_cmd_account_create);
 AT_CTL_COMMAND(at_ctl_cmd_account_list);
+AT_CTL_COMMAND(at_ctl_cmd_account_lifetime);
 AT_CTL_COMMAND(at_ctl_cmd_user_create);
 AT_CTL_COMMAND(at_ctl_cmd_module_create);
 

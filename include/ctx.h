@@ -48,6 +48,9 @@ struct at_ctx {
 	/* run by the front after the response has gone out */
 	void (*after)(struct at_ctx *ctx);
 	char touch_id[AT_ID_MAX];			/* token whose lastAccessAt is stale */
+	/* last-used addresses: the client address of a token's request
+	 * that succeeded (copied: the request's strings are gone by then) */
+	char usage_ip[64];
 };
 
 /* d for a call into the domain layer on behalf of this request: its

@@ -79,6 +79,17 @@ enum at_stmt {
 	AT_STMT_AUDIT_TOTAL_ALL,
 	AT_STMT_AUDIT_CHAINS,
 	AT_STMT_AUDIT_CHAIN_PAGE,
+	/* restrictions */
+	AT_STMT_TOKEN_RESTRICT,
+	AT_STMT_TOKEN_ENABLE_UNTIL,
+	AT_STMT_ACCOUNT_LIFETIME,
+	AT_STMT_ACCOUNT_LIFETIME_SET,
+	/* rotation */
+	AT_STMT_TOKEN_ROTATE,
+	/* last-used addresses */
+	AT_STMT_USAGE_TOUCH,
+	AT_STMT_USAGE_PRUNE,
+	AT_STMT_USAGE_LIST,
 	/* the verify cache: the change counter */
 	AT_STMT_TOKEN_CHANGES_GET,
 	AT_STMT_TOKEN_CHANGES_BUMP,
@@ -99,6 +110,10 @@ enum at_tpl {
 	AT_TPL_AUDIT_COUNT_OBJECT,
 	AT_TPL_MODULE_LIST,
 	AT_TPL_MODULE_COUNT,
+	/* bulk actions: is one locked token still matched?  The token
+	 * counts' text and parameters, then the token id */
+	AT_TPL_TOKEN_BULK_MATCH,
+	AT_TPL_TOKEN_BULK_MATCH_ACCOUNT,
 	/* one account's page with each row's modules (when the first
 	 * parameter is 1) and its kept total as the last column, in one
 	 * statement: the flag, the account id (for the total), then as

@@ -39,7 +39,17 @@
 	X(TC_ACCOUNT_ID, a, id) \
 	X(TC_ACCOUNT_NAME, a, name) \
 	X(TC_ACCOUNT_TYPE, a, type) \
-	X(TC_ACCOUNT_STATUS, a, status)
+	X(TC_ACCOUNT_STATUS, a, status) \
+	/* restrictions */ \
+	X(TC_EXPIRES_AT, t, expires_at) \
+	X(TC_NOT_BEFORE, t, not_before) \
+	X(TC_ALLOWED_IPS, t, allowed_ips) \
+	X(TC_RATE_LIMIT, t, rate_limit) \
+	/* rotation: audit.rotated, and until when the previous value verifies */ \
+	X(TC_ROTATED_AT, t, rotated_at) \
+	X(TC_ROTATED_BY_ID, t, rotated_by_id) \
+	X(TC_ROTATED_BY_NAME, t, rotated_by_name) \
+	X(TC_PREV_VALID_UNTIL, t, prev_valid_until)
 
 /* An audit record (audit_records r), as audit.c reads it; also the
  * column order of its INSERT, whose parameters audit.c binds in it. */

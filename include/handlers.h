@@ -23,6 +23,10 @@ enum at_err at_tokens_enable(struct at_ctx *ctx);
 enum at_err at_tokens_disable(struct at_ctx *ctx);
 enum at_err at_tokens_icon_put(struct at_ctx *ctx);
 enum at_err at_tokens_icon_get(struct at_ctx *ctx);
+/* …/api-tokens/bulk: one action on many tokens (token_bulk.h) */
+enum at_err at_tokens_bulk(struct at_ctx *ctx);
+/* …/{id}/rotate */
+enum at_err at_tokens_rotate(struct at_ctx *ctx);
 
 /* audit.c: /public/v1/audit/records[/{id}] */
 enum at_err at_audit_list(struct at_ctx *ctx);

@@ -53,6 +53,7 @@ struct at_request {
 	const char *if_match;
 	const char *original_uri;	/* verify: the request nginx asks about */
 	const char *original_method;
+	const char *original_remote_addr;	/* verify: that request's client */
 	bool header_too_long;		/* some header value passed AT_HEADER_MAX */
 	struct at_buf body;		/* read by the front, up to its limit */
 	bool body_too_large;		/* the front stopped reading at the limit */

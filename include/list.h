@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "confine.h"
 #include "ctx.h"
 #include "db.h"
 
@@ -22,17 +23,8 @@ struct at_db_rows;
  * reads a kept counter instead of counting rows. */
 struct at_list_spec {
 	const struct at_rql_resource *res;
-	enum at_tpl list_tpl;
-	enum at_tpl count_tpl;
-	const struct at_db_param *scope;
-	size_t nscope;
-	bool has_total_stmt;
-	enum at_stmt total_stmt;	/* takes the scope parameters */
-	/* list_tpl's last column is total_stmt's answer, and it takes the
-	 * scope parameters twice (the total's first): without a filter the
-	 * page is then one statement */
-	bool list_has_total;
-	/* with list_has_total: the parameters list_tpl takes before those
+	struct at_list_plan plan;
+	/* with plan.list_has_total: the parameters list_tpl takes before those
 	 * (into p, their count; may be NULL) */
 	size_t (*lead)(const struct at_rql_query *q, struct at_db_param *p);
 	/* refuse a query the resource cannot answer (may be NULL) */
@@ -44,31 +36,11 @@ struct at_list_spec {
 
 AT_MUST_CHECK enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec);
 
-/* The statements of one confinement of a collection. */
-struct at_list_scope {
-	enum at_tpl list;
-	enum at_tpl count;
-	enum at_stmt total;
-	bool list_has_total;	/* see at_list_spec */
-};
-
 /* at_list_reply confined the usual way: Operations callers read every
  * account (all), others their own (own, whose templates take the
  * caller's account id first). */
 AT_MUST_CHECK enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
 						 const struct at_list_scope *all,
 						 const struct at_list_scope *own);
-
-/* The confinement of a list (pure, for at_list_reply_confined): all's
- * statements and no scope for an Operations caller c, else own's with
- * c's account id as the one scope parameter, kept in *scope. */
-void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
-		     const struct at_list_scope *own, struct at_list_spec *spec,
-		     struct at_db_param *scope);
-
-/* The parameters of a list statement into p: the scope first, then the
- * filter's values, then limit and offset when paging; their count. */
-size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
-		      bool paging, struct at_db_param *p);
 
 #endif

@@ -24,6 +24,10 @@ struct at_problem {
 	struct at_problem_error errors[AT_PROBLEM_MAX_ERRORS];
 	size_t nerrors;
 	char internal[256];		/* cause for the log only, never sent */
+	/* one extension member with an integer value (RFC 9457 §3.2), as a
+	 * bulk action's 409 gives "matched"; "" for none */
+	char ext_key[32];
+	long long ext_value;
 };
 
 void at_problem_clear(struct at_problem *p);
@@ -34,10 +38,15 @@ void at_problem_field(struct at_problem *p, const char *field, const char *fmt, 
 	__attribute__((format(printf, 3, 4)));
 void at_problem_internal(struct at_problem *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The extension member key (a fixed name, never input) with value v. */
+void at_problem_ext_int(struct at_problem *p, const char *key, long long v);
 
 /* Title clients match on: the reason phrase, but "Authentication Failed"
  * for 401. */
 const char *at_problem_title(int status);
+
+/* The detail a body for status says: p's, or the status's default. */
+const char *at_problem_detail_text(const struct at_problem *p, int status);
 
 struct at_response;
 /* Replace resp's body with the problem+json for status. */

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -32,6 +33,9 @@ enum at_log_level {
 	AT_LOG_INFO,
 	AT_LOG_DEBUG,
 };
+
+/* The largest [tokens] max_rotation_overlap: P365D. */
+#define AT_MAX_ROTATION_OVERLAP (365LL * 86400)
 
 struct at_settings {
 	/* [database] */
@@ -59,6 +63,10 @@ struct at_settings {
 	/* [limits] */
 	size_t max_body;
 	size_t max_icon;
+
+	/* [tokens] */
+	/* rotation: the longest overlap a rotate may ask for, in seconds */
+	int64_t max_rotation_overlap;
 };
 
 /* Fill s with the built-in defaults. */

@@ -24,6 +24,8 @@ struct at_rev_cond {
 
 /* at_token_read: also the token's modules. */
 #define AT_TOKEN_READ_MODULES 1u
+/* …and its last-used addresses. */
+#define AT_TOKEN_READ_USAGE 2u
 
 /* The token id as the actor may see it: 404 when it does not exist, is
  * of another account (unless the actor is Operations) or is Deleted (to
@@ -76,6 +78,48 @@ enum at_token_state_change { AT_TOKEN_ENABLE, AT_TOKEN_DISABLE, AT_TOKEN_DELETE 
 AT_MUST_CHECK enum at_err at_token_set_state(const struct at_dom *dom, const char *id,
 					     enum at_token_state_change change,
 					     const struct at_rev_cond *expect);
+/* The same change of one token inside the caller's transaction, with no
+ * revision expected: what a bulk action (token_bulk.h) runs per token, so
+ * that both follow one set of state rules.  A refusal changes nothing
+ * and leaves its reason in dom->problem's detail. */
+AT_MUST_CHECK enum at_err at_token_set_state_in(const struct at_dom *dom, const char *id,
+						enum at_token_state_change change);
+
+/* Enable as at_token_set_state does, with a new expiry (epoch ms in the
+ * future, within the account's maximum lifetime; 0 for none given).  A
+ * token whose expiry has passed, Active or Disabled, is enabled only
+ * with one (409 otherwise). */
+AT_MUST_CHECK enum at_err at_token_enable(const struct at_dom *dom, const char *id,
+					  int64_t expires_ms, const struct at_rev_cond *expect);
+
+/* A database time as epoch ms; 0 for "" (none) or text that does not
+ * parse. */
+int64_t at_token_time_ms(const char *dbtime);
+
+/* A new value under the same id (SPEC §4 token, returned once: value
+ * holds AT_TOKEN_VALUE_LEN + 1 bytes, the caller wipes it); the value it
+ * replaces keeps verifying for overlap seconds (0: not at all), and the
+ * one before that stops.  Active, Disabled and Expired tokens rotate; a
+ * Deleted one is 409.  valid false: the body failed its checks, reported
+ * as AT_ERR_INVALID once the token is known to be changeable (as update
+ * does); an overlap above [tokens] max_rotation_overlap is 400 naming
+ * overlap, with nothing changed. */
+AT_MUST_CHECK enum at_err at_token_rotate(const struct at_dom *dom, const char *id,
+					  int64_t overlap, bool valid,
+					  const struct at_rev_cond *expect, char *value);
+
+/* Last-used addresses: note that token_id succeeded from ip (any text;
+ * only an IP address counts), at now_ms, after the answer went out.  At
+ * most one write per token and address a minute: an in-process map of
+ * the last writes (bounded: a collision only costs a write) and the
+ * statement's own condition, for the other processes.  A failure is
+ * logged, never reported. */
+void at_token_usage_note(struct at_db *db, const char *token_id, const char *ip,
+			 int64_t now_ms);
+/* Forget the map (tests). */
+void at_token_usage_forget(void);
+/* The token's last-used addresses into t (newest first). */
+AT_MUST_CHECK enum at_err at_token_read_usage(const struct at_dom *dom, struct at_token *t);
 
 /* Store a logo of type (from at_icon_type). */
 AT_MUST_CHECK enum at_err at_token_icon_set(const struct at_dom *dom, const char *id,
@@ -104,6 +148,7 @@ AT_MUST_CHECK enum at_err at_token_strip_module(const struct at_dom *dom, const 
 enum at_token_audit_event {
 	AT_TEV_CREATED, AT_TEV_UPDATED, AT_TEV_ENABLED, AT_TEV_DISABLED, AT_TEV_DELETED,
 	AT_TEV_REVEALED,
+	AT_TEV_ROTATED,
 };
 
 /* What a change records: the token before it (a document, or NULL) and
@@ -112,6 +157,10 @@ struct at_token_note {
 	const struct at_buf *before;
 	const char *const *changes;
 	size_t nchanges;
+	/* rotation: the overlap asked for (ISO 8601) and when the replaced
+	 * value stops verifying (ISO 8601 time); NULL for other changes */
+	const char *overlap;
+	const char *valid_until;
 };
 
 /* The token's row whoever may see it; AT_ERR_NOT_FOUND when there is none. */

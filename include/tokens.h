@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "crypto.h"
@@ -21,15 +22,29 @@
 #define AT_TOKEN_MODULES_MAX 64
 #define AT_TOKEN_DESCRIPTION_MAX (AT_TOKEN_DESCRIPTION_CHARS * 4 + 1)
 #define AT_TOKEN_TIME_MAX 40	/* a DATETIME(6) as the database writes it */
+/* allowedIps as stored: canonical entries joined by ',' (tokens.allowed_ips) */
+#define AT_TOKEN_IPS_MAX 4097
 
-/* The five changes a token records who made and when (SPEC §4 audit). */
+/* The changes a token records who made and when (SPEC §4 audit). */
 enum at_token_event {
 	AT_TOKEN_CREATED,
 	AT_TOKEN_UPDATED,
 	AT_TOKEN_ENABLED,
 	AT_TOKEN_DISABLED,
 	AT_TOKEN_DELETED,
+	/* rotation (its columns come after the others') */
+	AT_TOKEN_ROTATED,
 	AT_TOKEN_EVENTS
+};
+
+/* Last-used addresses kept per token (the statements' LIMIT 10). */
+#define AT_TOKEN_USAGE_MAX 10
+#define AT_TOKEN_IP_MAX 46	/* INET6_ADDRSTRLEN */
+
+struct at_token_usage {
+	char ip[AT_TOKEN_IP_MAX];
+	char first_seen[AT_TOKEN_TIME_MAX];	/* database time text */
+	char last_seen[AT_TOKEN_TIME_MAX];
 };
 
 struct at_token_stamp {
@@ -64,7 +79,22 @@ struct at_token {
 	/* with AT_TOKEN_READ_MODULES only; owned, freed by at_token_release */
 	struct at_token_module *modules;
 	size_t nmodules;
+	/* restrictions: validity, client addresses, rate */
+	char expires_at[AT_TOKEN_TIME_MAX];	/* database time text, "" for none */
+	char not_before[AT_TOKEN_TIME_MAX];
+	bool expiry_passed;		/* expires_at <= now (any status) */
+	char allowed_ips[AT_TOKEN_IPS_MAX];	/* "" for any address */
+	long long rate_limit;		/* requests per minute, 0 for none */
+	/* rotation: until when the previous value verifies ("" for none) */
+	char prev_valid_until[AT_TOKEN_TIME_MAX];
+	/* last-used addresses, newest first: with AT_TOKEN_READ_USAGE only */
+	struct at_token_usage usage[AT_TOKEN_USAGE_MAX];
+	size_t nusage;
 };
+
+/* The status the API shows: Expired for a stored Active token past its
+ * expiry, else the stored one. */
+const char *at_token_status(const struct at_token *t);
 
 void at_token_release(struct at_token *t);
 
@@ -74,6 +104,12 @@ struct at_token_new {
 	const char *description;	/* NULL for none */
 	const char *const *modules;	/* validated MOD-dddd ids */
 	size_t nmodules;
+	/* restrictions; epoch ms, 0 for none (the account's maximum lifetime
+	 * may still give the token an expiry) */
+	int64_t expires_ms;
+	int64_t not_before_ms;
+	const char *allowed_ips;	/* canonical (at_iplist_format), NULL for any */
+	long long rate_limit;		/* a tier, 0 for none */
 };
 
 struct at_module_set {
@@ -100,6 +136,15 @@ struct at_token_body {
 	struct at_module_set modules;
 	bool has_account;
 	const char *account_id;		/* create only */
+	/* restrictions; a field present as null removes it (0 / "") */
+	bool has_expires;
+	int64_t expires_ms;		/* epoch ms, 0 for null */
+	bool has_not_before;
+	int64_t not_before_ms;
+	bool has_allowed_ips;
+	char allowed_ips[AT_TOKEN_IPS_MAX];	/* canonical, "" for any address */
+	bool has_rate_limit;
+	long long rate_limit;		/* a tier, 0 for null */
 };
 
 /* Parse body text as a JSON object; AT_ERR_INVALID (or the parser's
@@ -115,6 +160,16 @@ AT_MUST_CHECK enum at_err at_token_body_create(const struct at_jv *doc, struct a
 /* An update body of token id: only the fields present change. */
 AT_MUST_CHECK enum at_err at_token_body_update(const struct at_jv *doc, const char *id,
 					       struct at_token_body *b, struct at_problem *p);
+/* The optional body of POST …/enable: nothing, or {"expiresAt": future}.
+ * *expires_ms 0 when none was given. */
+AT_MUST_CHECK enum at_err at_token_body_enable(const char *text, size_t len, int64_t *expires_ms,
+					       struct at_problem *p);
+
+/* A rotate body (optional: doc NULL is none): {"overlap": "PT1H"}, an
+ * ISO 8601 duration; none, null or absent is PT0S.  *overlap receives
+ * the seconds; AT_ERR_INVALID naming overlap in p. */
+AT_MUST_CHECK enum at_err at_token_body_rotate(const struct at_jv *doc, int64_t *overlap,
+					       struct at_problem *p);
 
 /* The database-free checks of a create body: JSON shape, name,
  * description, icon, modules.  AT_OK or an error with p filled.  What
@@ -130,10 +185,17 @@ enum at_token_field {
 	AT_TF_STATUS = 1 << 3, AT_TF_TOKEN = 1 << 4, AT_TF_LAST_ACCESS = 1 << 5,
 	AT_TF_ACCOUNT = 1 << 6, AT_TF_MODULES = 1 << 7, AT_TF_AUDIT = 1 << 8,
 	AT_TF_REVISION = 1 << 9,
+	/* restrictions */
+	AT_TF_EXPIRES = 1 << 10, AT_TF_NOT_BEFORE = 1 << 11, AT_TF_ALLOWED_IPS = 1 << 12,
+	AT_TF_RATE_LIMIT = 1 << 13,
+	/* last-used addresses: one token's read only, never a list's */
+	AT_TF_USAGE = 1 << 24,
 };
+#define AT_TF_RESTRICTIONS (AT_TF_EXPIRES | AT_TF_NOT_BEFORE | AT_TF_ALLOWED_IPS | \
+			    AT_TF_RATE_LIMIT)
 #define AT_TF_DEFAULT_ONE (AT_TF_NAME | AT_TF_DESCRIPTION | AT_TF_ICON | AT_TF_STATUS | \
 			   AT_TF_LAST_ACCESS | AT_TF_ACCOUNT | AT_TF_MODULES | AT_TF_AUDIT | \
-			   AT_TF_REVISION)
+			   AT_TF_REVISION | AT_TF_RESTRICTIONS)
 #define AT_TF_DEFAULT_LIST (AT_TF_DEFAULT_ONE & ~(AT_TF_MODULES | AT_TF_AUDIT))
 
 struct at_token_fieldname {

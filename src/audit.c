@@ -47,10 +47,12 @@ enum at_err at_audit_object_list(struct at_ctx *ctx, const char *object_id,
 	struct at_db_param scope[] = { AT_DB_P_STR(object_id), AT_DB_P_STR(account_id) };
 	struct at_list_spec spec = {
 		.res = &at_rql_audit,
-		.list_tpl = AT_TPL_AUDIT_LIST_OBJECT,
-		.count_tpl = AT_TPL_AUDIT_COUNT_OBJECT,
-		.scope = scope,
-		.nscope = 2,
+		.plan = {
+			.list_tpl = AT_TPL_AUDIT_LIST_OBJECT,
+			.count_tpl = AT_TPL_AUDIT_COUNT_OBJECT,
+			.scope = scope,
+			.nscope = 2,
+		},
 		.write = list_write,
 	};
 

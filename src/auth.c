@@ -7,6 +7,8 @@
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "ipnet.h"
+#include "isotime.h"
 #include "log.h"
 #include "token_cache.h"
 
@@ -115,8 +117,62 @@ void at_auth_touch(struct at_db *db, const char *token_id)
 /* The columns of AT_STMT_AUTH_TOKEN and AT_STMT_VERIFY_PATHS (db.c). */
 enum {
 	TK_STATUS, TK_HASH, TK_NAME, TK_ACCOUNT /* id, name, type, status */,
-	TK_TOUCH = TK_ACCOUNT + 4, TK_MODULE_ID, TK_MODULE_CODE, TK_PATH
+	TK_TOUCH = TK_ACCOUNT + 4, TK_MODULE_ID, TK_MODULE_CODE, TK_PATH,
+	/* restrictions */
+	TK_EXPIRES_MS, TK_NOT_BEFORE_MS, TK_ALLOWED_IPS, TK_RATE_LIMIT,
+	/* rotation: the previous value's hash, and until when it verifies */
+	TK_PREV_HASH, TK_PREV_UNTIL_MS,
 };
+
+/* Whether client is in the stored list (canonical entries joined by
+ * ','), read entry by entry on the stack: no list is built. */
+static bool address_allowed(const char *list, size_t len, const char *client)
+{
+	const char *end = list + len, *comma;
+	struct at_ipnet net, addr;
+
+	if (!client || at_ipaddr_parse(client, &addr))
+		return false;
+	while (list < end) {
+		comma = memchr(list, ',', (size_t)(end - list));
+		if (!comma)
+			comma = end;
+		if (!at_ipnet_parse(list, (size_t)(comma - list), &net, NULL, 0) &&
+		    at_ipnet_contains(&net, &addr))
+			return true;
+		list = comma + 1;
+	}
+	return false;
+}
+
+/* The restrictions of a token whose secret was right: its validity
+ * window, then the client address; the rate goes to the caller. */
+static enum at_err check_restrictions(const struct at_auth_in *in, const struct at_tc_rows *rows,
+				      struct at_caller *c)
+{
+	const char *ips, *why = NULL;
+	enum at_err rc = AT_OK;
+	size_t len = 0;
+	int64_t now = at_iso_now_ms();
+
+	if (at_tc_rows_str(rows, TK_EXPIRES_MS, NULL) &&
+	    at_tc_rows_int(rows, TK_EXPIRES_MS) <= now) {
+		why = "The token has expired.";
+		rc = AT_ERR_AUTH;
+	} else if (at_tc_rows_str(rows, TK_NOT_BEFORE_MS, NULL) &&
+		   at_tc_rows_int(rows, TK_NOT_BEFORE_MS) > now) {
+		why = "The token is not valid yet.";
+		rc = AT_ERR_AUTH;
+	} else if ((ips = at_tc_rows_str(rows, TK_ALLOWED_IPS, &len)) && len &&
+		   !address_allowed(ips, len, in->client_addr)) {
+		why = "The client address is not allowed to use this token.";
+		rc = AT_ERR_FORBIDDEN;
+	}
+	if (in->why)
+		*in->why = why;
+	c->rate_limit = at_tc_rows_int(rows, TK_RATE_LIMIT);
+	return rc;
+}
 
 /* Add a module to the caller's, kept sorted by id and without repeats
  * (the rows come in no order, a module once per path it grants). */
@@ -143,7 +199,6 @@ static void add_module(struct at_caller *c, const char *id, const char *code)
 		c->access_management = true;
 }
 
-/* Which statement a cached token answers: their columns differ. */
 enum { KIND_AUTH, KIND_VERIFY };
 
 /* The rows of one token, live or cached (token_cache.h), checked against
@@ -156,10 +211,10 @@ static enum at_err token_rows(const struct at_auth_in *in, struct at_tc_rows *ro
 {
 	const struct at_auth_paths *paths = in->paths;
 	static const unsigned char no_hash[AT_HASH_LEN];
-	const unsigned char *stored = no_hash;
+	const unsigned char *stored = no_hash, *prev = no_hash;
 	const char *status, *name, *h, *prefix;
 	size_t hlen = 0, plen;
-	bool found = false, ok = false, more;
+	bool found = false, ok = false, more, current, previous;
 	enum at_err rc;
 
 	if ((rc = at_tc_rows_next(rows, &found)))
@@ -170,16 +225,28 @@ static enum at_err token_rows(const struct at_auth_in *in, struct at_tc_rows *ro
 		name = at_tc_rows_str(rows, TK_NAME, NULL);
 		if (h && hlen == AT_HASH_LEN)
 			stored = (const unsigned char *)h;
-		ok = at_hash_equal(presented, stored) && stored != no_hash && status &&
+		/* rotation: the value it replaced, while its window is open;
+		 * both compared always, so that neither match is faster */
+		h = at_tc_rows_str(rows, TK_PREV_HASH, &hlen);
+		if (h && hlen == AT_HASH_LEN && at_tc_rows_str(rows, TK_PREV_UNTIL_MS, NULL) &&
+		    at_tc_rows_int(rows, TK_PREV_UNTIL_MS) > at_iso_now_ms())
+			prev = (const unsigned char *)h;
+		current = at_hash_equal(presented, stored) && stored != no_hash;
+		previous = at_hash_equal(presented, prev) && prev != no_hash;
+		ok = (current || previous) && status &&
 		     !strcmp(status, "Active") && name && take_account(c, rows, TK_ACCOUNT);
 		if (ok) {
 			c->kind = AT_CALLER_TOKEN;
+			c->previous_value = !current;
 			at_strlcpy(c->id, id, sizeof(c->id));
 			at_strlcpy(c->name, name, sizeof(c->name));
 			/* written once the request succeeded */
 			*stale = at_tc_rows_int(rows, TK_TOUCH) != 0;
+			if ((rc = check_restrictions(in, rows, c)))
+				return rc;
 		}
 	} else {
+		(void)at_hash_equal(presented, no_hash);
 		(void)at_hash_equal(presented, no_hash);
 	}
 	if (!ok)
@@ -309,6 +376,8 @@ enum at_err at_auth_caller(const struct at_auth_in *in, struct at_caller *c, boo
 
 	memset(c, 0, sizeof(*c));
 	*stale = false;
+	if (in->why)
+		*in->why = NULL;
 	if (a && !strncasecmp(a, "Bearer ", 7)) {
 		/* a token always wins: a web server login does not widen it */
 		a += 7;

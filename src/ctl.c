@@ -187,6 +187,12 @@ static const struct command commands[] = {
 	{ "account list", "",
 	  "List the accounts: id, type, status, name and enabled modules.",
 	  at_ctl_cmd_account_list },
+	{ "account lifetime", "ACC-… DURATION|none",
+	  "Set the longest an account's tokens may live, as an ISO 8601 duration\n"
+	  "(P90D, PT12H), or none.  A token created without expiresAt then expires\n"
+	  "that long after its creation, and no create, edit or enable may set an\n"
+	  "expiresAt further away; tokens that exist keep their expiry.",
+	  at_ctl_cmd_account_lifetime },
 	{ "user create", "--account ACC-… --name NAME [--email ADDR] [--module MOD-…]…",
 	  "Create a user in an account, holding the given modules (each enabled for the\n"
 	  "account; access-management makes an administrator), and print its id.",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "isotime.h"
 
 /* Insert with a random id of prefix/groups unless given; retried on the
  * rare collision. */
@@ -192,4 +193,45 @@ int at_ctl_cmd_module_create(struct ctl *c, const struct command *cmd, int argc,
 	p[4] = AT_DB_P_STR(v[3]);
 	return create_with_links(c, &(struct row_spec){ AT_STMT_MODULE_INSERT, p, 5, v[0], "MOD", 1 },
 				 AT_STMT_MODULE_PATH_ADD, paths, npaths, "module create");
+}
+
+/* An account's maximum token lifetime: new tokens without expiresAt get
+ * it, and no expiresAt may lie beyond it (token_store.c). */
+int at_ctl_cmd_account_lifetime(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	char dur[AT_DURATION_TEXT];
+	const char *why = NULL;
+	struct at_db_param p[2];
+	int64_t seconds = 0;
+	bool found, none;
+
+	if (argc != 3)
+		at_ctl_usage_exit(cmd);
+	none = !strcmp(argv[2], "none");
+	if (!at_id_valid(argv[1], "ACC", 2) ||
+	    (!none && (at_iso_duration_parse(argv[2], strlen(argv[2]), &seconds, &why) ||
+		       seconds <= 0 || seconds > 4294967295LL))) {
+		fprintf(stderr, "apitokenctl: account lifetime: give ACC-dddd-dddd and an ISO 8601 "
+			"duration from PT1S to about 136 years (P90D, PT12H) or none%s%s\n",
+			why ? ": " : "", why ? why : "");
+		return 2;
+	}
+	if (at_ctl_open_db(c) ||
+	    at_ctl_lookup(c, AT_STMT_ACCOUNT_GET, argv[1], &found, 0, NULL, 0, 0, NULL, 0))
+		return 1;
+	if (!found) {
+		fprintf(stderr, "apitokenctl: account lifetime: account %s does not exist\n",
+			argv[1]);
+		return 1;
+	}
+	p[0] = none ? AT_DB_P_NULL() : AT_DB_P_INT(seconds);
+	p[1] = AT_DB_P_STR(argv[1]);
+	if (at_db_exec(c->db, AT_STMT_ACCOUNT_LIFETIME_SET, p, 2, NULL)) {
+		fprintf(stderr, "apitokenctl: account lifetime: %s\n", at_db_error(c->db));
+		return 1;
+	}
+	if (none || !at_iso_duration_format(seconds, dur))
+		snprintf(dur, sizeof(dur), "none");
+	fprintf(stderr, "maximum token lifetime of %s: %s\n", argv[1], dur);
+	return 0;
 }

@@ -63,13 +63,26 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(MODULE_OF_ACCOUNT) =
 		"SELECT m.id FROM account_modules am JOIN modules m ON m.id = am.module_id"
 		" WHERE am.account_id = ? AND m.id = ?",
+	/* restrictions, last on every row but rotation's: expiry and
+	 * not-before as epoch ms (compared with the clock in auth.c), the
+	 * allowlist, the rate */
+#define AUTH_RESTRICTION_COLUMNS \
+	", TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.expires_at) DIV 1000," \
+	" TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.not_before) DIV 1000," \
+	" t.allowed_ips, t.rate_limit"
+	/* rotation, last: the previous value's hash and until when it
+	 * verifies, as epoch ms, so that the clock decides at use (a cached
+	 * row stays right as time passes) */
+#define AUTH_ROTATION_COLUMNS \
+	", t.prev_secret_hash, TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.prev_valid_until) DIV 1000"
 	/* A token caller in one round trip: the token and its account on
 	 * every row, one row per module it holds (in no particular order;
-	 * auth.c sorts), one row with NULL modules when it holds none. */
+	 * auth.c sorts), one row with NULL modules when it holds none.  NULL
+	 * in verify's path column, so that both index their columns alike. */
 #define AUTH_TOKEN_COLUMNS \
 	"SELECT t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status," \
 	" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE," \
-	" m.id, m.code"
+	" m.id, m.code, NULL" AUTH_RESTRICTION_COLUMNS AUTH_ROTATION_COLUMNS
 #define AUTH_TOKEN_FROM \
 	TOKENS_FROM \
 	" LEFT JOIN token_modules tm ON tm.token_id = t.id" \
@@ -86,7 +99,7 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(VERIFY_PATHS) =
 		"SELECT STRAIGHT_JOIN t.status, t.secret_hash, t.name, a.id, a.name, a.type, a.status,"
 		" t.last_access_at IS NULL OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE,"
-		" tm.module_id, NULL, mp.path_prefix"
+		" tm.module_id, NULL, mp.path_prefix" AUTH_RESTRICTION_COLUMNS AUTH_ROTATION_COLUMNS
 		TOKENS_FROM
 		" LEFT JOIN token_modules tm ON tm.token_id = t.id"
 		" LEFT JOIN module_paths mp ON mp.module_id = tm.module_id WHERE t.id = ?",
@@ -140,7 +153,8 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	/* soft delete: the row stays for Operations, the secret goes */
 	STMT(TOKEN_DELETE) =
 		"UPDATE tokens SET status = 'Deleted', secret_hash = NULL, sealed = NULL,"
-		" seal_key_id = NULL, revision = revision + 1,"
+		" seal_key_id = NULL, prev_secret_hash = NULL, prev_valid_until = NULL,"
+		" revision = revision + 1,"
 		" deleted_at = UTC_TIMESTAMP(3), deleted_by_id = ?, deleted_by_name = ?"
 		" WHERE id = ? AND status <> 'Deleted'",
 	STMT(TOKEN_ICON_SET) =
@@ -191,6 +205,42 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	STMT(AUDIT_CHAINS) = "SELECT account_id, seq, hash FROM audit_chain_heads ORDER BY account_id",
 	STMT(AUDIT_CHAIN_PAGE) =
 		"SELECT " AUDIT_COLUMNS " WHERE r.account_id = ? AND r.seq > ? ORDER BY r.seq LIMIT 500",
+	/* restrictions: expiry, not-before, allowlist, rate limit, and the
+	 * account's maximum lifetime */
+	STMT(TOKEN_RESTRICT) =
+		"UPDATE tokens SET expires_at = ?, not_before = ?, allowed_ips = ?, rate_limit = ?"
+		" WHERE id = ?",
+	STMT(TOKEN_ENABLE_UNTIL) =
+		"UPDATE tokens SET status = 'Active', expires_at = ?, revision = revision + 1,"
+		" enabled_at = UTC_TIMESTAMP(3), enabled_by_id = ?, enabled_by_name = ?"
+		" WHERE id = ? AND status <> 'Deleted'",
+	STMT(ACCOUNT_LIFETIME) = "SELECT max_token_lifetime FROM accounts WHERE id = ?",
+	STMT(ACCOUNT_LIFETIME_SET) = "UPDATE accounts SET max_token_lifetime = ? WHERE id = ?",
+	/* rotation: a new value; the one it replaces keeps verifying for
+	 * the overlap (in seconds, three times: 0 keeps none).  MariaDB
+	 * assigns left to right, so prev_secret_hash takes the old hash. */
+	STMT(TOKEN_ROTATE) =
+		"UPDATE tokens SET prev_secret_hash = IF(? > 0, secret_hash, NULL),"
+		" prev_valid_until = IF(? > 0, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, NULL),"
+		" secret_hash = ?, sealed = ?, seal_key_id = ?, revision = revision + 1,"
+		" rotated_at = UTC_TIMESTAMP(3), rotated_by_id = ?, rotated_by_name = ?"
+		" WHERE id = ? AND status <> 'Deleted'",
+	/* last-used addresses: a new address, or the last time of a known
+	 * one once it is a minute old (affected rows: 1 new, 2 moved, 0 not) */
+	STMT(USAGE_TOUCH) =
+		"INSERT INTO token_usage (token_id, ip, first_seen_at, last_seen_at)"
+		" VALUES (?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE"
+		" last_seen_at = IF(last_seen_at < VALUES(last_seen_at) - INTERVAL 1 MINUTE,"
+		" VALUES(last_seen_at), last_seen_at)",
+	/* after a new address: only the newest AT_TOKEN_USAGE_MAX stay (the
+	 * derived table is read before the delete) */
+	STMT(USAGE_PRUNE) =
+		"DELETE FROM token_usage WHERE token_id = ? AND ip NOT IN (SELECT ip FROM"
+		" (SELECT ip FROM token_usage WHERE token_id = ?"
+		" ORDER BY last_seen_at DESC, ip LIMIT 10) newest)",
+	STMT(USAGE_LIST) =
+		"SELECT ip, first_seen_at, last_seen_at FROM token_usage WHERE token_id = ?"
+		" ORDER BY last_seen_at DESC, ip LIMIT 10",
 	/* the verify cache: one row, read by primary key at most once a
 	 * second per process, bumped in the transaction of every change an
 	 * answer of verify depends on */
@@ -236,6 +286,13 @@ const char *const at_db_tpl_sql[AT_TPL__MAX] = {
 	TPL(MODULE_LIST) =
 		"SELECT " MODULE_COLUMNS " FROM modules m WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
 	TPL(MODULE_COUNT) = "SELECT COUNT(*) FROM modules m WHERE %s",
+	/* bulk actions: a locked token re-checked against the filter, with
+	 * the confinement of the counts above (test_db_stmt compares them) */
+	TPL(TOKEN_BULK_MATCH) =
+		"SELECT COUNT(*)" TOKENS_FROM " WHERE (%s) AND t.id = ?",
+	TPL(TOKEN_BULK_MATCH_ACCOUNT) =
+		"SELECT COUNT(*)" TOKENS_FROM
+		" WHERE t.account_id = ? AND t.status <> 'Deleted' AND (%s) AND t.id = ?",
 	/* AT_TPL_TOKEN_LIST_ACCOUNT, each row's modules when the first
 	 * parameter is 1 (AT_STMT_TOKEN_MODULES as "<len>:<id><len>:<name>"
 	 * per module, in id order; "" for none, NULL when not asked) and

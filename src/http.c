@@ -118,6 +118,7 @@ void at_request_fill(struct at_request *req, at_param_fn param, void *ud)
 	req->user_agent = header(param, ud, "HTTP_USER_AGENT", &req->header_too_long);
 	req->if_match = header(param, ud, "HTTP_IF_MATCH", &req->header_too_long);
 	req->original_uri = param(ud, "ORIGINAL_URI");
+	req->original_remote_addr = param(ud, "ORIGINAL_REMOTE_ADDR");
 	req->original_method = param(ud, "ORIGINAL_METHOD");
 	req->body_too_large = false;
 	at_buf_reset(&req->body);

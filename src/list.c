@@ -1,4 +1,5 @@
-/* list.c: the list envelope, paging and confinement (SPEC §6). */
+/* list.c: the list envelope and paging (SPEC §6), streamed into the
+ * response; the caller's confinement is confine.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,24 +10,6 @@
 #define LIST_MAX_PARAMS 300
 #define LIST_LEAD_MAX 4
 
-size_t at_list_params(const struct at_list_spec *spec, const struct at_rql_query *q,
-		      bool paging, struct at_db_param *p)
-{
-	size_t n = 0, i;
-
-	for (i = 0; i < spec->nscope; i++)
-		p[n++] = spec->scope[i];
-	for (i = 0; i < q->nparams; i++)
-		p[n++] = q->params[i].type == AT_RQL_PARAM_INT
-				 ? AT_DB_P_INT(q->params[i].num)
-				 : AT_DB_P_STRN(q->params[i].text, q->params[i].len);
-	if (paging) {
-		p[n++] = AT_DB_P_INT(q->limit);
-		p[n++] = AT_DB_P_INT(q->offset);
-	}
-	return n;
-}
-
 static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spec,
 			      const struct at_rql_query *q, const struct at_db_param *p,
 			      size_t n, long long *total)
@@ -35,10 +18,10 @@ static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spe
 	enum at_err rc;
 	bool more;
 
-	if (!q->where.len && spec->has_total_stmt)
-		rc = at_db_query(ctx->db, spec->total_stmt, spec->scope, spec->nscope, &rows);
+	if (!q->where.len && spec->plan.has_total_stmt)
+		rc = at_db_query(ctx->db, spec->plan.total_stmt, spec->plan.scope, spec->plan.nscope, &rows);
 	else
-		rc = at_db_query_built(ctx->db, spec->count_tpl, q->where.data, NULL, p, n, &rows);
+		rc = at_db_query_built(ctx->db, spec->plan.count_tpl, q->where.data, NULL, p, n, &rows);
 	if (rc)
 		return rc;
 	rc = at_db_rows_next(&rows, &more);
@@ -55,13 +38,13 @@ static enum at_err list_query(struct at_ctx *ctx, const struct at_list_spec *spe
 {
 	size_t n = 0, i;
 
-	if (spec->list_has_total && spec->lead)
+	if (spec->plan.list_has_total && spec->lead)
 		n = spec->lead(q, p);
-	if (spec->list_has_total)
-		for (i = 0; i < spec->nscope; i++)
-			p[n++] = spec->scope[i];
-	n += at_list_params(spec, q, true, p + n);
-	return at_db_query_built(ctx->db, spec->list_tpl, q->where.data, q->order.data, p, n,
+	if (spec->plan.list_has_total)
+		for (i = 0; i < spec->plan.nscope; i++)
+			p[n++] = spec->plan.scope[i];
+	n += at_list_params(&spec->plan, q, true, p + n);
+	return at_db_query_built(ctx->db, spec->plan.list_tpl, q->where.data, q->order.data, p, n,
 				 rows);
 }
 
@@ -121,13 +104,13 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 		at_problem_field(&ctx->problem, q.error.key, "%s", q.error.message);
 	if (rc || (spec->check && (rc = spec->check(ctx, &q))))
 		goto out;
-	if (2 * spec->nscope + q.nparams + 2 + LIST_LEAD_MAX > LIST_MAX_PARAMS) {
+	if (2 * spec->plan.nscope + q.nparams + 2 + LIST_LEAD_MAX > LIST_MAX_PARAMS) {
 		rc = AT_ERR_INTERNAL;
 		goto out;
 	}
 	/* without a filter the page may bring the total along: then it is
 	 * the one statement, unless it is empty */
-	if (q.limit > 0 && spec->list_has_total && !q.where.len) {
+	if (q.limit > 0 && spec->plan.list_has_total && !q.where.len) {
 		if ((rc = list_query(ctx, spec, &q, p, &rows)) ||
 		    (rc = at_db_rows_next(&rows, &more)))
 			goto out;
@@ -137,7 +120,7 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 		}
 	}
 	if (!counted) {
-		n = at_list_params(spec, &q, false, p);
+		n = at_list_params(&spec->plan, &q, false, p);
 		if ((rc = list_total(ctx, spec, &q, p, n, &total)))
 			goto out;
 	}
@@ -153,32 +136,11 @@ out:
 	return at_db_failed(ctx, rc);
 }
 
-void at_list_confine(const struct at_caller *c, const struct at_list_scope *all,
-		     const struct at_list_scope *own, struct at_list_spec *spec,
-		     struct at_db_param *scope)
-{
-	const struct at_list_scope *use = at_caller_is_ops(c) ? all : own;
-
-	spec->list_tpl = use->list;
-	spec->count_tpl = use->count;
-	spec->total_stmt = use->total;
-	spec->has_total_stmt = true;
-	spec->list_has_total = use->list_has_total;
-	if (use == all) {
-		spec->scope = NULL;
-		spec->nscope = 0;
-		return;
-	}
-	*scope = AT_DB_P_STR(c->account_id);
-	spec->scope = scope;
-	spec->nscope = 1;
-}
-
 enum at_err at_list_reply_confined(struct at_ctx *ctx, struct at_list_spec *spec,
 				   const struct at_list_scope *all, const struct at_list_scope *own)
 {
 	struct at_db_param scope;
 
-	at_list_confine(&ctx->caller, all, own, spec, &scope);
+	at_list_confine(&ctx->caller, all, own, &spec->plan, &scope);
 	return at_list_reply(ctx, spec);
 }

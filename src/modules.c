@@ -117,8 +117,7 @@ enum at_err at_modules_list(struct at_ctx *ctx)
 {
 	static const struct at_list_spec spec = {
 		.res = &at_rql_modules,
-		.list_tpl = AT_TPL_MODULE_LIST,
-		.count_tpl = AT_TPL_MODULE_COUNT,
+		.plan = { .list_tpl = AT_TPL_MODULE_LIST, .count_tpl = AT_TPL_MODULE_COUNT },
 		.write = list_write,
 	};
 	enum at_err rc;

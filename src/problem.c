@@ -12,6 +12,8 @@ void at_problem_clear(struct at_problem *p)
 	p->detail[0] = '\0';
 	p->nerrors = 0;
 	p->internal[0] = '\0';
+	p->ext_key[0] = '\0';
+	p->ext_value = 0;
 }
 
 void at_problem_detail(struct at_problem *p, const char *fmt, ...)
@@ -44,6 +46,12 @@ void at_problem_internal(struct at_problem *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->internal, sizeof(p->internal), fmt, ap);
 	va_end(ap);
+}
+
+void at_problem_ext_int(struct at_problem *p, const char *key, long long v)
+{
+	at_strlcpy(p->ext_key, key, sizeof(p->ext_key));
+	p->ext_value = v;
 }
 
 const char *at_problem_title(int status)
@@ -86,6 +94,11 @@ static const char *default_detail(int status)
 	}
 }
 
+const char *at_problem_detail_text(const struct at_problem *p, int status)
+{
+	return p && p->detail[0] ? p->detail : default_detail(status);
+}
+
 /* errors: {"field": ["message", ...]}, grouped in order of first mention. */
 static void write_errors(struct at_jw *w, const struct at_problem *p)
 {
@@ -119,8 +132,10 @@ enum at_err at_problem_render(struct at_response *resp, int status,
 	at_jw_str(&w, "type", problem_type(status));
 	at_jw_str(&w, "title", at_problem_title(status));
 	at_jw_int(&w, "status", status);
-	at_jw_str(&w, "detail", p && p->detail[0] ? p->detail : default_detail(status));
+	at_jw_str(&w, "detail", at_problem_detail_text(p, status));
 	at_jw_str(&w, "traceId", trace_id);
+	if (p && p->ext_key[0])
+		at_jw_int(&w, p->ext_key, p->ext_value);
 	if (p && p->nerrors)
 		write_errors(&w, p);
 	at_jw_object_end(&w);

@@ -75,6 +75,12 @@ void at_ctx_dom(struct at_ctx *ctx, struct at_dom *d)
 
 struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_paths *paths)
 {
+	const struct at_request *req = ctx->req;
+	/* verify checks the request nginx asks about; its client comes in
+	 * ORIGINAL_REMOTE_ADDR (REMOTE_ADDR holds the same) */
+	const char *client = paths && req->original_remote_addr ? req->original_remote_addr
+								  : req->remote_addr;
+
 	return (struct at_auth_in){
 		.authorization = ctx->req->authorization,
 		.remote_user = ctx->req->remote_user,
@@ -82,6 +88,7 @@ struct at_auth_in at_auth_in_of(const struct at_ctx *ctx, const struct at_auth_p
 		.db = ctx->db,
 		.keys = ctx->keys,
 		.paths = paths,
+		.client_addr = client,
 		.cache = ctx->cache,
 	};
 }

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "isotime.h"
 #include "log.h"
 #include "router.h"
+#include "token_store.h"
 #include "token_cache.h"
 
 enum route_flag {
@@ -27,11 +29,14 @@ struct route {
 #define TOKEN_ROUTES(base) \
 	{ AT_GET, base, at_tokens_list, ROUTE_ADMIN }, \
 	{ AT_POST, base, at_tokens_create, ROUTE_ADMIN | ROUTE_JSON }, \
+	/* before {id}: "bulk" is no token id, and GET/PUT/DELETE get 405 */ \
+	{ AT_POST, base "/bulk", at_tokens_bulk, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_GET, base "/{id}", at_tokens_get, ROUTE_ADMIN | ROUTE_SELF }, \
 	{ AT_PUT, base "/{id}", at_tokens_update, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_DELETE, base "/{id}", at_tokens_delete, ROUTE_ADMIN }, \
-	{ AT_POST, base "/{id}/enable", at_tokens_enable, ROUTE_ADMIN }, \
+	{ AT_POST, base "/{id}/enable", at_tokens_enable, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_POST, base "/{id}/disable", at_tokens_disable, ROUTE_ADMIN }, \
+	{ AT_POST, base "/{id}/rotate", at_tokens_rotate, ROUTE_ADMIN | ROUTE_JSON }, \
 	{ AT_GET, base "/{id}/icon", at_tokens_icon_get, ROUTE_ADMIN | ROUTE_SELF }, \
 	{ AT_PUT, base "/{id}/icon", at_tokens_icon_put, ROUTE_ADMIN | ROUTE_ICON }, \
 	{ AT_GET, base "/{id}/audit", at_tokens_audit, ROUTE_ADMIN }
@@ -174,12 +179,16 @@ static enum at_err authorize(struct at_ctx *ctx, const struct route *r)
 {
 	const struct at_caller *c = &ctx->caller;
 	struct at_auth_in in = at_auth_in_of(ctx, NULL);
+	const char *why = NULL;
 	bool stale;
 	enum at_err rc;
 
+	in.why = &why;
 	if ((rc = at_auth_caller(&in, &ctx->caller, &stale))) {
 		if (rc == AT_ERR_UNAVAILABLE)
 			at_problem_internal(&ctx->problem, "auth: %s", at_db_error(ctx->db));
+		if (why)
+			at_problem_detail(&ctx->problem, "%s", why);
 		return rc;
 	}
 	if (stale)
@@ -242,12 +251,16 @@ static enum at_err route(struct at_ctx *ctx, const struct route **out)
 	return AT_OK;
 }
 
+/* after the answer went out: lastAccessAt when due, and the address */
 static void touch_after(struct at_ctx *ctx)
 {
-	at_auth_touch(ctx->db, ctx->touch_id);
+	if (ctx->touch_id[0])
+		at_auth_touch(ctx->db, ctx->touch_id);
+	if (ctx->usage_ip[0])
+		at_token_usage_note(ctx->db, ctx->caller.id, ctx->usage_ip, at_iso_now_ms());
 }
 
-static void reply_error(struct at_ctx *ctx, enum at_err err)
+static void reply_error(struct at_ctx *ctx, enum at_err err, const struct route *r)
 {
 	struct at_response *resp = ctx->resp;
 	int status = at_err_status(err);
@@ -263,6 +276,12 @@ static void reply_error(struct at_ctx *ctx, enum at_err err)
 		resp->nheaders = keep;
 	/* RFC 9110: a 401 names the scheme it wants */
 	if (status == 401 && at_response_header(resp, "WWW-Authenticate", "Bearer"))
+		resp->nheaders = keep;
+	/* nginx answers verify's refusals itself (auth_request keeps only the
+	 * status): the detail, for the body it writes */
+	if (r && r->handler == at_verify && (status == 401 || status == 403) &&
+	    at_response_header(resp, "X-Problem-Detail", "%s",
+			       at_problem_detail_text(&ctx->problem, status)))
 		resp->nheaders = keep;
 	if (at_problem_render(resp, status, &ctx->problem, ctx->req->trace_id)) {
 		/* out of memory even for the problem: a fixed body */
@@ -283,6 +302,7 @@ void at_router_handle(struct at_ctx *ctx)
 	at_problem_clear(&ctx->problem);
 	ctx->after = NULL;
 	ctx->touch_id[0] = '\0';
+	ctx->usage_ip[0] = '\0';
 	ctx->caller.kind = AT_CALLER_NONE;
 	ctx->caller.id[0] = '\0';
 	rc = route(ctx, &r);
@@ -294,8 +314,11 @@ void at_router_handle(struct at_ctx *ctx)
 			at_token_cache_stale(ctx->cache);
 	}
 	if (rc)
-		reply_error(ctx, rc);
+		reply_error(ctx, rc, r);
 	/* a use is a request that succeeded: a refused verify is none */
-	else if (ctx->touch_id[0])
+	else if (ctx->caller.kind == AT_CALLER_TOKEN) {
+		if (ctx->req->remote_addr)
+			at_strlcpy(ctx->usage_ip, ctx->req->remote_addr, sizeof(ctx->usage_ip));
 		ctx->after = touch_after;
+	}
 }

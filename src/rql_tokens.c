@@ -13,7 +13,11 @@
 	"(SELECT MIN(" col ") FROM token_modules tm JOIN modules m ON m.id = tm.module_id" \
 	" WHERE tm.token_id = t.id)"
 
-static const char *const token_statuses[] = { "Active", "Disabled", "Deleted", NULL };
+/* Expired is derived: a stored Active token past its expiry */
+static const char *const token_statuses[] = { "Active", "Disabled", "Deleted", "Expired", NULL };
+#define STATUS_SQL \
+	"(CASE WHEN t.status = 'Active' AND t.expires_at <= UTC_TIMESTAMP(3) THEN 'Expired'" \
+	" ELSE CAST(t.status AS CHAR) END)"
 static const char *const account_types[] = { "Client", "Vendor", "Operations", NULL };
 
 static const struct at_rql_field module_fields[] = {
@@ -33,7 +37,7 @@ static const struct at_rql_field token_fields[] = {
 	{ "name", "t.name", NULL, AT_RQL_STRING, FS, NULL, NULL },
 	{ "description", "t.description", NULL, AT_RQL_STRING, FS, NULL, NULL },
 	/* ENUM columns sort by their index; the API sorts by the text */
-	{ "status", "t.status", "CAST(t.status AS CHAR)", AT_RQL_ENUM, FS, token_statuses, NULL },
+	{ "status", STATUS_SQL, NULL, AT_RQL_ENUM, FS, token_statuses, NULL },
 	/* the icon's URL as the API shows it, NULL without an icon */
 	{ "icon", "(CASE WHEN t.has_icon THEN CONCAT('/public/v1/accounts/api-tokens/', t.id, '/icon') END)",
 	  NULL, AT_RQL_STRING, FS, NULL, NULL },
@@ -48,6 +52,10 @@ static const struct at_rql_field token_fields[] = {
 	{ "audit.created.by.id", "t.created_by_id", NULL, AT_RQL_STRING, FS, NULL, NULL },
 	{ "audit.updated.at", "t.updated_at", NULL, AT_RQL_DATETIME, FS, NULL, NULL },
 	{ "audit.updated.by.id", "t.updated_by_id", NULL, AT_RQL_STRING, FS, NULL, NULL },
+	/* restrictions */
+	{ "expiresAt", "t.expires_at", NULL, AT_RQL_DATETIME, FS, NULL, NULL },
+	{ "notBefore", "t.not_before", NULL, AT_RQL_DATETIME, FS, NULL, NULL },
+	{ "rateLimit", "t.rate_limit", NULL, AT_RQL_INTEGER, FS, NULL, NULL },
 };
 
 /* Top-level fields of the token object (SPEC §4), in its order. */
@@ -60,10 +68,17 @@ static const struct at_rql_selectable token_select[] = {
 	/* the secret: only when named, and never advertised as omitted */
 	{ "token", AT_RQL_SEL_UNLISTED },
 	{ "lastAccessAt", AT_RQL_SEL_DEFAULT },
+	/* restrictions */
+	{ "expiresAt", AT_RQL_SEL_DEFAULT },
+	{ "notBefore", AT_RQL_SEL_DEFAULT },
+	{ "allowedIps", AT_RQL_SEL_DEFAULT },
+	{ "rateLimit", AT_RQL_SEL_DEFAULT },
 	{ "account", AT_RQL_SEL_DEFAULT },
 	{ "modules", 0 },
 	{ "audit", 0 },
 	{ "revision", AT_RQL_SEL_DEFAULT },
+	/* last-used addresses: one token's read only; a list refuses it */
+	{ "usage", AT_RQL_SEL_UNLISTED },
 };
 
 const struct at_rql_resource at_rql_tokens = {

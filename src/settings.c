@@ -10,11 +10,12 @@
 
 #include "buf.h"
 #include "inifile.h"
+#include "isotime.h"
 #include "settings.h"
 
 #define ENV_PREFIX "APITOKEND_"
 
-enum key_type { K_STR, K_UINT, K_OCTAL, K_SIZE, K_BOOL, K_REVEAL, K_LOGLEVEL };
+enum key_type { K_STR, K_UINT, K_OCTAL, K_SIZE, K_BOOL, K_REVEAL, K_LOGLEVEL, K_DURATION };
 
 struct key {
 	const char *section;
@@ -51,6 +52,9 @@ static const struct key keys[] = {
 	NUM("security", "reveal", K_REVEAL, reveal, 0, 0),
 	NUM("limits", "max_body", K_SIZE, max_body, 1024, 64ULL << 20),
 	NUM("limits", "max_icon", K_SIZE, max_icon, 1024, 64ULL << 20),
+	/* an ISO 8601 duration, in seconds; at most a year */
+	NUM("tokens", "max_rotation_overlap", K_DURATION, max_rotation_overlap, 0,
+	    AT_MAX_ROTATION_OVERLAP),
 };
 
 void at_settings_init(struct at_settings *s)
@@ -71,6 +75,7 @@ void at_settings_init(struct at_settings *s)
 	s->reveal = AT_REVEAL_ALLOW;
 	s->max_body = 1u << 20;
 	s->max_icon = 5u * 1000 * 1000;
+	s->max_rotation_overlap = 7 * 86400;	/* P7D */
 }
 
 /* Strict unsigned parse: digits only, in range, in the given base. */
@@ -170,6 +175,15 @@ static enum at_err set_key(struct at_settings *s, const struct key *k,
 			break;
 		s->log_level = (enum at_log_level)u;
 		return AT_OK;
+	case K_DURATION: {
+		int64_t sec;
+
+		if (at_iso_duration_parse(value, strlen(value), &sec, NULL) ||
+		    (unsigned long long)sec < k->min || (unsigned long long)sec > k->max)
+			break;
+		*(int64_t *)(void *)field = sec;
+		return AT_OK;
+	}
 	}
 	/* the value did not fit its key */
 	switch (k->type) {
@@ -195,6 +209,10 @@ static enum at_err set_key(struct at_settings *s, const struct key *k,
 	case K_LOGLEVEL:
 		at_errf(err, errlen, "[%s] %s: not error, warn, info or debug",
 			k->section, k->name);
+		break;
+	case K_DURATION:
+		at_errf(err, errlen, "[%s] %s: not an ISO 8601 duration from PT0S to P365D "
+			"(e.g. PT1H, P7D)", k->section, k->name);
 		break;
 	}
 	return AT_ERR_CONFIG;

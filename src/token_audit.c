@@ -20,6 +20,7 @@ static const struct {
 	[AT_TEV_DISABLED] = { "disabled", "disabled" },
 	[AT_TEV_DELETED] = { "deleted", "deleted" },
 	[AT_TEV_REVEALED] = { "revealed", "revealed the value of" },
+	[AT_TEV_ROTATED] = { "rotated", "rotated the value of" },
 };
 
 /* The token as an audit document: what a GET shows, with the value
@@ -87,7 +88,8 @@ out:
 /* One record for a change of token id, in the change's transaction:
  * documents hold the token before (when given) and after, and for an
  * update the names of the fields that changed and each one's values
- * before and after. */
+ * before and after, for a rotation the overlap and when the replaced
+ * value stops (never a value: those are masked or absent). */
 enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 			   enum at_token_audit_event ev, const struct at_token_note *note)
 {
@@ -118,6 +120,13 @@ enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 		at_jw_array_end(&w);
 		if (note->before)
 			rc = write_fields(&w, note->before, &after, note);
+	}
+	/* rotation: how long the replaced value was given, and its end */
+	if (note && note->overlap) {
+		at_jw_object(&w, "rotation");
+		at_jw_str(&w, "overlap", note->overlap);
+		at_jw_opt_str(&w, "validUntil", note->valid_until);
+		at_jw_object_end(&w);
 	}
 	at_jw_object_end(&w);
 	at_buf_release(&after);

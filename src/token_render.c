@@ -8,6 +8,7 @@
 
 static const char *const event_names[AT_TOKEN_EVENTS] = {
 	"created", "updated", "enabled", "disabled", "deleted",
+	"rotated",
 };
 
 const struct at_token_fieldname at_token_fields[] = {
@@ -15,6 +16,11 @@ const struct at_token_fieldname at_token_fields[] = {
 	{ "icon", AT_TF_ICON }, { "status", AT_TF_STATUS }, { "token", AT_TF_TOKEN },
 	{ "lastAccessAt", AT_TF_LAST_ACCESS }, { "account", AT_TF_ACCOUNT },
 	{ "modules", AT_TF_MODULES }, { "audit", AT_TF_AUDIT }, { "revision", AT_TF_REVISION },
+	/* restrictions */
+	{ "expiresAt", AT_TF_EXPIRES }, { "notBefore", AT_TF_NOT_BEFORE },
+	{ "allowedIps", AT_TF_ALLOWED_IPS }, { "rateLimit", AT_TF_RATE_LIMIT },
+	/* last-used addresses */
+	{ "usage", AT_TF_USAGE },
 };
 const size_t at_token_nfields = sizeof(at_token_fields) / sizeof(at_token_fields[0]);
 
@@ -60,6 +66,27 @@ static void write_time(struct at_jw *w, const char *key, const char *dbtime)
 		at_jw_str(w, key, iso);
 }
 
+const char *at_token_status(const struct at_token *t)
+{
+	return t->expiry_passed && !strcmp(t->status, "Active") ? "Expired" : t->status;
+}
+
+/* allowedIps as the list of its canonical entries. */
+static void write_ips(struct at_jw *w, const char *ips)
+{
+	size_t n;
+
+	at_jw_array(w, "allowedIps");
+	while (*ips) {
+		n = strcspn(ips, ",");
+		at_jw_strn(w, NULL, ips, n);
+		ips += n;
+		if (*ips == ',')
+			ips++;
+	}
+	at_jw_array_end(w);
+}
+
 static void write_audit(struct at_jw *w, const struct at_token *t)
 {
 	size_t i;
@@ -99,11 +126,20 @@ void at_token_render(struct at_jw *w, const char *key, const struct at_token *t,
 		at_jw_str(w, "icon", icon);
 	}
 	if (fields & AT_TF_STATUS)
-		at_jw_opt_str(w, "status", t->status);
+		at_jw_opt_str(w, "status", at_token_status(t));
 	if (value)
 		at_jw_str(w, "token", value);
 	if (fields & AT_TF_LAST_ACCESS)
 		write_time(w, "lastAccessAt", t->last_access);
+	/* restrictions: each left out when the token has none */
+	if (fields & AT_TF_EXPIRES)
+		write_time(w, "expiresAt", t->expires_at);
+	if (fields & AT_TF_NOT_BEFORE)
+		write_time(w, "notBefore", t->not_before);
+	if ((fields & AT_TF_ALLOWED_IPS) && t->allowed_ips[0])
+		write_ips(w, t->allowed_ips);
+	if ((fields & AT_TF_RATE_LIMIT) && t->rate_limit)
+		at_jw_int(w, "rateLimit", t->rate_limit);
 	if (fields & AT_TF_ACCOUNT) {
 		at_jw_object(w, "account");
 		at_jw_str(w, "id", t->account.id);
@@ -126,5 +162,17 @@ void at_token_render(struct at_jw *w, const char *key, const struct at_token *t,
 		write_audit(w, t);
 	if (fields & AT_TF_REVISION)
 		at_jw_int(w, "revision", t->revision);
+	/* last-used addresses, newest first */
+	if (fields & AT_TF_USAGE) {
+		at_jw_array(w, "usage");
+		for (i = 0; i < t->nusage; i++) {
+			at_jw_object(w, NULL);
+			at_jw_str(w, "ip", t->usage[i].ip);
+			write_time(w, "firstSeenAt", t->usage[i].first_seen);
+			write_time(w, "lastSeenAt", t->usage[i].last_seen);
+			at_jw_object_end(w);
+		}
+		at_jw_array_end(w);
+	}
 	at_jw_object_end(w);
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "db_columns.h"
+#include "isotime.h"
+#include "text.h"
 #include "token_store.h"
 
 #define ID_TRIES 8
@@ -57,14 +59,32 @@ void at_token_from_row(const struct at_db_rows *rows, struct at_token *t)
 	for (i = 0; i < AT_TOKEN_EVENTS; i++) {
 		struct at_token_stamp *e = &t->events[i];
 
-		col = TC_EVENTS + 3 * (unsigned)i;
+		/* rotation's columns come after the others' */
+		col = i == AT_TOKEN_ROTATED ? TC_ROTATED_AT : TC_EVENTS + 3 * (unsigned)i;
 		e->set = at_db_rows_str(rows, col, NULL) != NULL;
 		copy_col(rows, col, e->at, sizeof(e->at));
 		copy_col(rows, col + 1, e->by_id, sizeof(e->by_id));
 		copy_col(rows, col + 2, e->by_name, sizeof(e->by_name));
 	}
+	copy_col(rows, TC_PREV_VALID_UNTIL, t->prev_valid_until, sizeof(t->prev_valid_until));
 	t->modules = NULL;
 	t->nmodules = 0;
+	/* restrictions */
+	copy_col(rows, TC_EXPIRES_AT, t->expires_at, sizeof(t->expires_at));
+	copy_col(rows, TC_NOT_BEFORE, t->not_before, sizeof(t->not_before));
+	t->expiry_passed = t->expires_at[0] && at_token_time_ms(t->expires_at) <= at_iso_now_ms();
+	copy_col(rows, TC_ALLOWED_IPS, t->allowed_ips, sizeof(t->allowed_ips));
+	t->rate_limit = at_db_rows_int(rows, TC_RATE_LIMIT);
+	t->nusage = 0;
+}
+
+int64_t at_token_time_ms(const char *dbtime)
+{
+	int64_t ms;
+
+	if (!*dbtime || at_datetime_parse(dbtime, strlen(dbtime), &ms))
+		return 0;
+	return ms ? ms : 1;
 }
 
 enum at_err at_token_read_modules(const struct at_dom *dom, struct at_token *t)
@@ -140,6 +160,8 @@ enum at_err at_token_read(const struct at_dom *dom, const char *id, unsigned wha
 		return at_dom_db_failed(dom, rc);
 	if (!visible(dom, t))
 		return AT_ERR_NOT_FOUND;
+	if ((what & AT_TOKEN_READ_USAGE) && (rc = at_token_read_usage(dom, t)))
+		return rc;
 	if (what & AT_TOKEN_READ_MODULES)
 		return at_token_read_modules(dom, t);
 	return AT_OK;
@@ -162,6 +184,82 @@ enum at_err at_token_visible(const struct at_dom *dom, const char *id, char *acc
 	return rc;
 }
 
+/* ---- restrictions -------------------------------------------------------- */
+
+/* The account's maximum token lifetime in seconds, 0 for none. */
+static enum at_err account_lifetime(const struct at_dom *dom, const char *account_id,
+				    long long *seconds)
+{
+	struct at_db_param p = AT_DB_P_STR(account_id);
+	struct at_db_rows rows;
+	bool found = false;
+	enum at_err rc;
+
+	*seconds = 0;
+	if ((rc = at_db_query(dom->db, AT_STMT_ACCOUNT_LIFETIME, &p, 1, &rows)))
+		return at_dom_db_failed(dom, rc);
+	if (!(rc = at_db_rows_next(&rows, &found)) && found)
+		*seconds = at_db_rows_int(&rows, 0);
+	at_db_rows_release(&rows);
+	return at_dom_db_failed(dom, rc);
+}
+
+/* expiresAt within the account's maximum lifetime (max seconds, 0: none)
+ * of now; given: the request named expiresAt (null included). */
+static bool within_lifetime(const struct at_dom *dom, long long max, int64_t expires_ms,
+			    bool given)
+{
+	char dur[AT_DURATION_TEXT];
+
+	if (!max || !given)
+		return true;
+	if (!at_iso_duration_format(max, dur))
+		dur[0] = '\0';
+	if (!expires_ms) {
+		at_problem_field(dom->problem, "expiresAt", "Tokens of this account must expire "
+				 "within %s; the expiry cannot be removed.", dur);
+		return false;
+	}
+	if (expires_ms > at_iso_now_ms() + max * 1000) {
+		at_problem_field(dom->problem, "expiresAt", "Tokens of this account must expire "
+				 "within %s from now.", dur);
+		return false;
+	}
+	return true;
+}
+
+static bool valid_window(const struct at_dom *dom, int64_t not_before_ms, int64_t expires_ms)
+{
+	if (!not_before_ms || !expires_ms || not_before_ms < expires_ms)
+		return true;
+	at_problem_field(dom->problem, "notBefore", "The notBefore must be earlier than "
+			 "expiresAt.");
+	return false;
+}
+
+/* A DATETIME(3) parameter from epoch ms (0: NULL); text holds
+ * AT_DATETIME_TEXT bytes. */
+static struct at_db_param time_param(int64_t ms, char *text)
+{
+	if (!ms || !at_datetime_format(ms, text))
+		return AT_DB_P_NULL();
+	return AT_DB_P_STR(text);
+}
+
+static enum at_err write_restrictions(const struct at_dom *dom, const char *id,
+				      int64_t expires_ms, int64_t not_before_ms,
+				      const char *ips, long long rate_limit)
+{
+	char exp[AT_DATETIME_TEXT], nb[AT_DATETIME_TEXT];
+	struct at_db_param p[] = {
+		time_param(expires_ms, exp), time_param(not_before_ms, nb),
+		ips && *ips ? AT_DB_P_STR(ips) : AT_DB_P_NULL(),
+		rate_limit ? AT_DB_P_INT(rate_limit) : AT_DB_P_NULL(), AT_DB_P_STR(id),
+	};
+
+	return at_db_exec(dom->db, AT_STMT_TOKEN_RESTRICT, p, 5, NULL);
+}
+
 /* ---- creating ----------------------------------------------------------- */
 
 enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new *t, char *id,
@@ -169,10 +267,22 @@ enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new 
 {
 	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
 	bool seal = dom->settings->reveal == AT_REVEAL_ALLOW;
+	int64_t expires_ms = t->expires_ms;
 	enum at_err rc = AT_ERR_DUPLICATE;
 	unsigned key_id = 0, tries;
+	long long max = 0;
+	bool ok;
 	size_t i;
 
+	/* the account's maximum lifetime: the default expiry, and a bound */
+	if ((rc = account_lifetime(dom, t->account_id, &max)))
+		return rc;
+	if (max && !expires_ms)
+		expires_ms = at_iso_now_ms() + max * 1000;
+	ok = within_lifetime(dom, max, expires_ms, true);
+	if (!valid_window(dom, t->not_before_ms, expires_ms) || !ok)
+		return AT_ERR_INVALID;
+	rc = AT_ERR_DUPLICATE;
 	/* a failed INSERT does not end the transaction: try another id */
 	for (tries = 0; tries < ID_TRIES && rc == AT_ERR_DUPLICATE; tries++) {
 		at_id_make(id, AT_TOKEN_ID_LEN + 1, "TKN", 2);
@@ -199,6 +309,10 @@ enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new 
 
 		rc = at_db_exec(dom->db, AT_STMT_TOKEN_COUNT_BUMP, &p, 1, NULL);
 	}
+	if (!rc && (expires_ms || t->not_before_ms || (t->allowed_ips && *t->allowed_ips) ||
+		    t->rate_limit))
+		rc = write_restrictions(dom, id, expires_ms, t->not_before_ms, t->allowed_ips,
+					t->rate_limit);
 	if (!rc)
 		rc = at_token_audit(dom, id, AT_TEV_CREATED, NULL);
 out:
@@ -358,14 +472,16 @@ struct change_job {
 	const struct at_token_body *body;	/* update */
 	bool valid;
 	enum at_token_state_change change;	/* enable, disable, delete */
+	int64_t expires_ms;			/* enable: the new expiry, 0 for none */
 	const char *icon_type;			/* icon upload */
 	const void *icon;
 	size_t icon_len;
 };
 
-static enum at_err change_run(const struct at_dom *dom, const char *id,
-			      const struct at_rev_cond *expect, struct change_job *init,
-			      enum at_err (*tx)(void *arg))
+/* tx in a transaction of its own, or (own_tx false) in the caller's. */
+static enum at_err job_run(const struct at_dom *dom, const char *id,
+			   const struct at_rev_cond *expect, struct change_job *init,
+			   enum at_err (*tx)(void *arg), bool own_tx)
 {
 	struct change_job *j;
 	enum at_err rc;
@@ -377,10 +493,17 @@ static enum at_err change_run(const struct at_dom *dom, const char *id,
 	j->dom = dom;
 	j->id = id;
 	j->expect = expect;
-	rc = at_db_transact(dom->db, tx, j);
+	rc = own_tx ? at_db_transact(dom->db, tx, j) : tx(j);
 	at_token_release(&j->t);
 	free(j);
 	return at_dom_db_failed(dom, rc);
+}
+
+static enum at_err change_run(const struct at_dom *dom, const char *id,
+			      const struct at_rev_cond *expect, struct change_job *init,
+			      enum at_err (*tx)(void *arg))
+{
+	return job_run(dom, id, expect, init, tx, true);
 }
 
 static bool same_modules(const struct at_token *t, const struct at_module_set *want)
@@ -404,7 +527,7 @@ static enum at_err audit_change(const struct at_dom *dom, const char *id, enum a
 				struct at_buf *before, const char *const *changes,
 				size_t nchanges)
 {
-	struct at_token_note note = { before, changes, nchanges };
+	struct at_token_note note = { before, changes, nchanges, NULL, NULL };
 	enum at_err rc;
 
 	rc = at_token_audit(dom, id, ev, &note);
@@ -419,8 +542,12 @@ static enum at_err update_tx(void *arg)
 	const struct at_token_body *b = j->body;
 	struct at_token *t = &j->t, scratch;
 	struct at_module_set had = { .n = 0 };
-	const char *name, *desc, *mods[AT_TOKEN_MODULES_MAX], *changes[4];
+	const char *name, *desc, *mods[AT_TOKEN_MODULES_MAX], *changes[8];
 	bool change = false, mods_change = false, has_icon, icon_change, desc_change;
+	bool exp_change, nb_change, ips_change, rl_change, ok;
+	int64_t exp, nb, old_exp, old_nb;
+	const char *ips;
+	long long rl, max = 0;
 	struct at_buf before;
 	size_t i, nchanges = 0;
 	enum at_err rc;
@@ -450,6 +577,24 @@ static enum at_err update_tx(void *arg)
 		mods_change = !same_modules(t, &b->modules);
 		change |= mods_change;
 	}
+	/* restrictions: the window as it will be, within the account's
+	 * maximum when expiresAt is what changes */
+	old_exp = at_token_time_ms(t->expires_at);
+	old_nb = at_token_time_ms(t->not_before);
+	exp = b->has_expires ? b->expires_ms : old_exp;
+	nb = b->has_not_before ? b->not_before_ms : old_nb;
+	ips = b->has_allowed_ips ? b->allowed_ips : t->allowed_ips;
+	rl = b->has_rate_limit ? b->rate_limit : t->rate_limit;
+	exp_change = exp != old_exp;
+	nb_change = nb != old_nb;
+	ips_change = strcmp(ips, t->allowed_ips) != 0;
+	rl_change = rl != t->rate_limit;
+	if (b->has_expires && (rc = account_lifetime(dom, t->account.id, &max)))
+		return rc;
+	ok = within_lifetime(dom, max, exp, b->has_expires && exp_change);
+	if (!valid_window(dom, nb, exp) || !ok)
+		return AT_ERR_INVALID;
+	change |= exp_change || nb_change || ips_change || rl_change;
 	if (!change && !icon_change)
 		return AT_OK;	/* nothing to record: the revision stays */
 	if (strcmp(name, t->name))
@@ -460,6 +605,14 @@ static enum at_err update_tx(void *arg)
 		changes[nchanges++] = "icon";
 	if (mods_change)
 		changes[nchanges++] = "modules";
+	if (exp_change)
+		changes[nchanges++] = "expiresAt";
+	if (nb_change)
+		changes[nchanges++] = "notBefore";
+	if (ips_change)
+		changes[nchanges++] = "allowedIps";
+	if (rl_change)
+		changes[nchanges++] = "rateLimit";
 	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
 		return at_dom_db_failed(dom, rc);
 	/* one statement for every field, so a change counts once */
@@ -479,6 +632,9 @@ static enum at_err update_tx(void *arg)
 		if ((rc = at_db_exec(dom->db, AT_STMT_TOKEN_ICON_CLEAR, &p, 1, NULL)))
 			goto out;
 	}
+	if ((exp_change || nb_change || ips_change || rl_change) &&
+	    (rc = write_restrictions(dom, j->id, exp, nb, ips, rl)))
+		goto out;
 	if (mods_change) {
 		struct at_db_param p = AT_DB_P_STR(j->id);
 
@@ -516,17 +672,34 @@ static enum at_err state_tx(void *arg)
 							    AT_TEV_DELETED };
 	struct change_job *j = arg;
 	const struct at_dom *dom = j->dom;
+	char exp[AT_DATETIME_TEXT];
 	struct at_token scratch;
 	struct at_buf before;
 	uint64_t affected = 0;
+	enum at_stmt stmt = stmts[j->change];
+	long long max = 0;
 	enum at_err rc;
 
 	at_token_release(&j->t);
 	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
 		return rc;
-	if (j->change == AT_TOKEN_ENABLE && strcmp(j->t.status, "Disabled")) {
+	/* an expired token comes back only with a new expiry */
+	if (j->change == AT_TOKEN_ENABLE && !j->t.expiry_passed && strcmp(j->t.status, "Disabled")) {
 		at_problem_detail(dom->problem, "The token is already Active.");
 		return AT_ERR_CONFLICT;
+	}
+	if (j->change == AT_TOKEN_ENABLE && j->t.expiry_passed && !j->expires_ms) {
+		at_problem_detail(dom->problem, "The token has expired; enable it with a new "
+				  "expiresAt.");
+		return AT_ERR_CONFLICT;
+	}
+	if (j->change == AT_TOKEN_ENABLE && j->expires_ms) {
+		if ((rc = account_lifetime(dom, j->t.account.id, &max)))
+			return rc;
+		if (!within_lifetime(dom, max, j->expires_ms, true) ||
+		    !valid_window(dom, at_token_time_ms(j->t.not_before), j->expires_ms))
+			return AT_ERR_INVALID;
+		stmt = AT_STMT_TOKEN_ENABLE_UNTIL;
 	}
 	if (j->change == AT_TOKEN_DISABLE && strcmp(j->t.status, "Active")) {
 		at_problem_detail(dom->problem, "The token is already Disabled.");
@@ -534,11 +707,18 @@ static enum at_err state_tx(void *arg)
 	}
 	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
 		return at_dom_db_failed(dom, rc);
-	{
+	if (stmt == AT_STMT_TOKEN_ENABLE_UNTIL) {
+		struct at_db_param p[] = { time_param(j->expires_ms, exp),
+					   AT_DB_P_STR(dom->actor->id),
+					   AT_DB_P_STR(dom->actor->name), AT_DB_P_STR(j->id) };
+
+		if ((rc = at_db_exec(dom->db, stmt, p, 4, &affected)))
+			goto out;
+	} else {
 		struct at_db_param p[] = { AT_DB_P_STR(dom->actor->id),
 					   AT_DB_P_STR(dom->actor->name), AT_DB_P_STR(j->id) };
 
-		if ((rc = at_db_exec(dom->db, stmts[j->change], p, 3, &affected)))
+		if ((rc = at_db_exec(dom->db, stmt, p, 3, &affected)))
 			goto out;
 	}
 	if (affected != 1) {
@@ -565,6 +745,126 @@ enum at_err at_token_set_state(const struct at_dom *dom, const char *id,
 	struct change_job init = { .change = change };
 
 	return change_run(dom, id, expect, &init, state_tx);
+}
+
+/* bulk actions: the same rules, in the bulk's one transaction */
+enum at_err at_token_set_state_in(const struct at_dom *dom, const char *id,
+				  enum at_token_state_change change)
+{
+	struct change_job init = { .change = change };
+
+	return job_run(dom, id, NULL, &init, state_tx, false);
+}
+
+enum at_err at_token_enable(const struct at_dom *dom, const char *id, int64_t expires_ms,
+			    const struct at_rev_cond *expect)
+{
+	struct change_job init = { .change = AT_TOKEN_ENABLE, .expires_ms = expires_ms };
+
+	return change_run(dom, id, expect, &init, state_tx);
+}
+
+/* ---- rotation ------------------------------------------------------------- */
+
+struct rotate_job {
+	const struct at_dom *dom;
+	const char *id;
+	const struct at_rev_cond *expect;
+	int64_t overlap;
+	bool valid;
+	char *value;
+	struct at_token t;
+};
+
+static enum at_err rotate_tx(void *arg)
+{
+	struct rotate_job *j = arg;
+	const struct at_dom *dom = j->dom;
+	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
+	bool seal = dom->settings->reveal == AT_REVEAL_ALLOW;
+	char overlap[AT_DURATION_TEXT], until[32];
+	struct at_token_note note = { NULL, NULL, 0, overlap, until };
+	struct at_token scratch;
+	struct at_buf before;
+	uint64_t affected = 0;
+	unsigned key_id = 0;
+	enum at_err rc;
+
+	at_token_release(&j->t);
+	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
+		return rc;
+	if (!j->valid)
+		return AT_ERR_INVALID;
+	if (j->overlap > dom->settings->max_rotation_overlap) {
+		char max[AT_DURATION_TEXT];
+
+		if (!at_iso_duration_format(dom->settings->max_rotation_overlap, max))
+			at_strlcpy(max, "?", sizeof(max));
+		at_problem_field(dom->problem, "overlap", "The overlap may be at most %s.", max);
+		return AT_ERR_INVALID;
+	}
+	if (!at_iso_duration_format(j->overlap, overlap))
+		return AT_ERR_INTERNAL;
+	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
+		return at_dom_db_failed(dom, rc);
+	note.before = &before;
+	/* a value the id cannot have had before: 58 random characters */
+	at_token_value_make(j->id, j->value);
+	at_token_hash(dom->keys, j->value, AT_TOKEN_VALUE_LEN, hash);
+	if (seal && (rc = at_token_seal(dom->keys, j->id, j->value, sealed, &key_id)))
+		goto out;
+	{
+		struct at_db_param p[] = {
+			AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap),
+			AT_DB_P_BLOB(hash, sizeof(hash)),
+			seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
+			seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
+			AT_DB_P_STR(dom->actor->id), AT_DB_P_STR(dom->actor->name),
+			AT_DB_P_STR(j->id),
+		};
+
+		if ((rc = at_db_exec(dom->db, AT_STMT_TOKEN_ROTATE, p, sizeof(p) / sizeof(p[0]),
+				     &affected)))
+			goto out;
+	}
+	if (affected != 1) {
+		rc = AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
+		goto out;
+	}
+	/* the replaced value stops at rotated_at + overlap, as stored */
+	if ((rc = at_token_read_any(dom, j->id, &scratch)))
+		goto out;
+	if (!at_time_iso(scratch.prev_valid_until[0] ? scratch.prev_valid_until
+						     : scratch.events[AT_TOKEN_ROTATED].at,
+			 until, sizeof(until))) {
+		rc = AT_ERR_INTERNAL;
+		goto out;
+	}
+	rc = at_token_audit(dom, j->id, AT_TEV_ROTATED, &note);
+out:
+	at_buf_release(&before);
+	at_wipe(hash, sizeof(hash));
+	at_wipe(sealed, sizeof(sealed));
+	return at_dom_db_failed(dom, rc);
+}
+
+enum at_err at_token_rotate(const struct at_dom *dom, const char *id, int64_t overlap,
+			    bool valid, const struct at_rev_cond *expect, char *value)
+{
+	struct rotate_job *j;
+	enum at_err rc;
+
+	j = malloc(sizeof(*j));
+	if (!j)
+		return AT_ERR_NOMEM;
+	*j = (struct rotate_job){ .dom = dom, .id = id, .expect = expect, .overlap = overlap,
+				  .valid = valid, .value = value };
+	rc = at_db_transact(dom->db, rotate_tx, j);
+	at_token_release(&j->t);
+	free(j);
+	if (rc)
+		at_wipe(value, AT_TOKEN_VALUE_LEN + 1);
+	return at_dom_db_failed(dom, rc);
 }
 
 /* ---- icon --------------------------------------------------------------- */

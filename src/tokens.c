@@ -13,6 +13,7 @@
 #include "json.h"
 #include "list.h"
 #include "rql.h"
+#include "token_bulk.h"
 #include "token_store.h"
 
 /* If-Match: "*", or a list of "N" / W/"N" / N; a revision is matched by
@@ -92,7 +93,8 @@ static enum at_err reply_token(struct at_ctx *ctx, const char *id, int status,
 	t = malloc(sizeof(*t));
 	if (!t)
 		return AT_ERR_NOMEM;
-	rc = at_token_read(&dom, id, fields & AT_TF_MODULES ? AT_TOKEN_READ_MODULES : 0, t);
+	rc = at_token_read(&dom, id, (fields & AT_TF_MODULES ? AT_TOKEN_READ_MODULES : 0) |
+				     (fields & AT_TF_USAGE ? AT_TOKEN_READ_USAGE : 0), t);
 	if (rc || (rc = at_response_header(ctx->resp, "ETag", "\"%lld\"", t->revision)))
 		goto out;
 	/* the body holds a secret: wipe every copy when done */
@@ -125,11 +127,20 @@ static unsigned rql_fields(const struct at_rql_query *q)
 
 static enum at_err list_check(struct at_ctx *ctx, const struct at_rql_query *q)
 {
-	if (!(rql_fields(q) & AT_TF_TOKEN))
-		return AT_OK;
-	at_problem_field(&ctx->problem, "select",
-			 "Token values are never listed; read one token with select=token.");
-	return AT_ERR_INVALID;
+	unsigned fields = rql_fields(q);
+
+	if (fields & AT_TF_TOKEN) {
+		at_problem_field(&ctx->problem, "select",
+				 "Token values are never listed; read one token with select=token.");
+		return AT_ERR_INVALID;
+	}
+	/* last-used addresses: a query per row is not what a list costs */
+	if (fields & AT_TF_USAGE) {
+		at_problem_field(&ctx->problem, "select", "Last-used addresses are not listed; "
+				 "read one token with select=+usage.");
+		return AT_ERR_INVALID;
+	}
+	return AT_OK;
 }
 
 /* "<len>:<bytes>" at *p (within end) into out (size n); false when it
@@ -288,6 +299,10 @@ enum at_err at_tokens_create(struct at_ctx *ctx)
 	t.description = b->description;
 	t.modules = mods;
 	t.nmodules = b->modules.n;
+	t.expires_ms = b->expires_ms;
+	t.not_before_ms = b->not_before_ms;
+	t.allowed_ips = b->allowed_ips;
+	t.rate_limit = b->rate_limit;
 	if ((rc = at_token_create(&dom, &t, id, value)))
 		goto out;
 	if ((rc = at_response_header(ctx->resp, "Location", "/public/v1/accounts/api-tokens/%s",
@@ -350,9 +365,27 @@ static enum at_err change_state(struct at_ctx *ctx, enum at_token_state_change c
 	return AT_OK;
 }
 
+/* An optional body {"expiresAt": …}: how an expired token comes back. */
 enum at_err at_tokens_enable(struct at_ctx *ctx)
 {
-	return change_state(ctx, AT_TOKEN_ENABLE);
+	struct at_buf *body = &ctx->req->body;
+	int64_t expires_ms;
+	struct one o;
+	enum at_err rc;
+
+	if ((rc = one_token(ctx, &o)))
+		return rc;
+	if ((rc = at_token_body_enable(body->data, body->len, &expires_ms, &ctx->problem))) {
+		/* as for an update: a change of a missing token is a 404 */
+		if (rc == AT_ERR_INVALID && at_token_visible(&o.dom, o.id, NULL) == AT_ERR_NOT_FOUND) {
+			at_problem_clear(&ctx->problem);
+			return AT_ERR_NOT_FOUND;
+		}
+		return rc;
+	}
+	if ((rc = at_token_enable(&o.dom, o.id, expires_ms, &o.expect)))
+		return rc;
+	return reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, NULL);
 }
 
 enum at_err at_tokens_disable(struct at_ctx *ctx)
@@ -363,6 +396,46 @@ enum at_err at_tokens_disable(struct at_ctx *ctx)
 enum at_err at_tokens_delete(struct at_ctx *ctx)
 {
 	return change_state(ctx, AT_TOKEN_DELETE);
+}
+
+/* ---- rotation ------------------------------------------------------------- */
+
+/* The body is optional ({"overlap": "PT1H"}; none is PT0S); the new
+ * value is in the answer, once, like create's. */
+enum at_err at_tokens_rotate(struct at_ctx *ctx)
+{
+	char value[AT_TOKEN_VALUE_LEN + 1];
+	struct at_buf *body = &ctx->req->body;
+	struct at_problem *invalid = NULL;
+	struct at_jv *doc = NULL;
+	int64_t overlap = 0;
+	struct one o;
+	enum at_err rc;
+	bool valid;
+
+	value[0] = '\0';
+	if ((rc = one_token(ctx, &o)))
+		return rc;
+	if (body->len && (rc = at_token_body_parse(body->data, body->len, &doc, &ctx->problem)))
+		return rc;
+	invalid = malloc(sizeof(*invalid));
+	if (!invalid) {
+		rc = AT_ERR_NOMEM;
+		goto out;
+	}
+	/* as for an update: a bad body counts once the token may change */
+	at_problem_clear(invalid);
+	valid = !at_token_body_rotate(doc, &overlap, invalid);
+	rc = at_token_rotate(&o.dom, o.id, overlap, valid, &o.expect, value);
+	if (rc == AT_ERR_INVALID && !valid)
+		ctx->problem = *invalid;
+	if (!rc)
+		rc = reply_token(ctx, o.id, 200, AT_TF_DEFAULT_ONE, value);
+out:
+	at_wipe(value, sizeof(value));
+	free(invalid);
+	at_jv_free(doc);
+	return rc;
 }
 
 /* ---- icon --------------------------------------------------------------- */
@@ -415,4 +488,66 @@ enum at_err at_tokens_audit(struct at_ctx *ctx)
 	if ((rc = one_token(ctx, &o)) || (rc = at_token_visible(&o.dom, o.id, account)))
 		return rc;
 	return at_audit_object_list(ctx, o.id, account);
+}
+
+/* ---- bulk actions -------------------------------------------------------- */
+
+static void write_bulk(struct at_jw *w, const struct at_token_bulk_body *b,
+		       const struct at_token_bulk_result *r)
+{
+	size_t i;
+
+	at_jw_object(w, NULL);
+	at_jw_str(w, "action", b->action_name);
+	at_jw_int(w, "matched", (long long)r->matched);
+	at_jw_int(w, "changed", (long long)r->changed);
+	at_jw_array(w, "data");
+	for (i = 0; i < r->matched; i++)
+		if (r->items[i].changed)
+			at_jw_str(w, NULL, r->items[i].id);
+	at_jw_array_end(w);
+	at_jw_array(w, "skipped");
+	for (i = 0; i < r->matched; i++) {
+		if (r->items[i].changed)
+			continue;
+		at_jw_object(w, NULL);
+		at_jw_str(w, "id", r->items[i].id);
+		at_jw_str(w, "reason", r->items[i].reason);
+		at_jw_object_end(w);
+	}
+	at_jw_array_end(w);
+	at_jw_object_end(w);
+}
+
+enum at_err at_tokens_bulk(struct at_ctx *ctx)
+{
+	struct at_buf *body = &ctx->req->body;
+	struct at_token_bulk_result r = { NULL, 0, 0 };
+	struct at_token_bulk_body *b;
+	struct at_jv *doc = NULL;
+	struct at_dom dom;
+	struct at_jw w;
+	enum at_err rc;
+
+	at_ctx_dom(ctx, &dom);
+	if ((rc = at_token_body_parse(body->data, body->len, &doc, &ctx->problem)))
+		return rc;
+	b = malloc(sizeof(*b));
+	if (!b) {
+		at_jv_free(doc);
+		return AT_ERR_NOMEM;
+	}
+	at_token_bulk_body_init(b);
+	if ((rc = at_token_bulk_body_check(doc, b, &ctx->problem)) ||
+	    (rc = at_token_bulk(&dom, b, &r)))
+		goto out;
+	at_reply_begin(ctx, 200, &w);
+	write_bulk(&w, b, &r);
+	rc = at_jw_finish(&w);
+out:
+	at_token_bulk_result_release(&r);
+	at_token_bulk_body_release(b);
+	free(b);
+	at_jv_free(doc);
+	return rc;
 }

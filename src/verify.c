@@ -4,8 +4,13 @@
  * FastCGI parameters ORIGINAL_URI and ORIGINAL_METHOD, which no client can
  * set; without them this is not a verify call and answers 404.  The
  * answer is 204 with the token's identity in X- headers for nginx to pass
- * upstream, 401 for any bad token, 403 when none of the token's modules
- * grants the path.
+ * upstream (X-Token-Value: current, or previous for the value a rotation
+ * replaced, inside its window), 401 for any bad token, 403 when none of
+ * the token's modules grants the path or the client address is outside
+ * the token's allowedIps.  nginx answers a refusal with a body of its
+ * own, so the router passes the detail along in X-Problem-Detail
+ * (verify's details are fixed sentences without quotes: nginx pastes it
+ * into JSON).
  */
 #include <string.h>
 
@@ -69,6 +74,7 @@ enum at_err at_verify(struct at_ctx *ctx)
 	struct grant_check g = { .path = path };
 	struct at_auth_paths paths = { .each = check_prefix, .arg = &g };
 	struct at_auth_in in;
+	const char *why = NULL;
 	size_t i, len = 0;
 	bool stale;
 	enum at_err rc;
@@ -79,8 +85,12 @@ enum at_err at_verify(struct at_ctx *ctx)
 		g.path = NULL;
 	/* the token, its modules and the paths they grant: one round trip */
 	in = at_auth_in_of(ctx, &paths);
-	if ((rc = at_auth_caller(&in, &ctx->caller, &stale)))
+	in.why = &why;
+	if ((rc = at_auth_caller(&in, &ctx->caller, &stale))) {
+		if (why)
+			at_problem_detail(&ctx->problem, "%s", why);
 		return rc;
+	}
 	if (stale)
 		at_strlcpy(ctx->touch_id, c->id, sizeof(ctx->touch_id));
 	if (c->kind != AT_CALLER_TOKEN)
@@ -111,6 +121,14 @@ enum at_err at_verify(struct at_ctx *ctx)
 	    (rc = at_response_header(ctx->resp, "X-Account-Type", "%s",
 				     at_account_type_name(c->account_type))) ||
 	    (rc = at_response_header(ctx->resp, "X-Token-Modules", "%s", mods)))
+		return rc;
+	/* restrictions: nginx's limit_req zone of this tier (absent: none) */
+	if (c->rate_limit &&
+	    (rc = at_response_header(ctx->resp, "X-Token-Rate-Limit", "%lld", c->rate_limit)))
+		return rc;
+	/* rotation: which of the two values matched, nothing more of it */
+	if ((rc = at_response_header(ctx->resp, "X-Token-Value", "%s",
+				     c->previous_value ? "previous" : "current")))
 		return rc;
 	return AT_OK;
 }

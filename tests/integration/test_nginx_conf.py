@@ -13,8 +13,8 @@ from stack import ROOT
 
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 CONF = os.path.join(ROOT, "conf", "nginx")
-FILES = ("apitokend-fastcgi.conf", "apitokend-locations.conf", "apitokend-protect.conf",
-         "apitokend-ratelimit.conf", "apitokend-zones.conf")
+# every shipped file, so that a new one the site example includes is here
+FILES = tuple(sorted(n for n in os.listdir(CONF) if n.endswith(".conf")))
 
 
 @unittest.skipUnless(NGINX, "nginx is not installed")

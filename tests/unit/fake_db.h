@@ -16,7 +16,7 @@
 #include "db.h"
 
 #define FAKE_MAX_PARAMS 24
-#define FAKE_MAX_COLS 32
+#define FAKE_MAX_COLS 48
 #define FAKE_MAX_ROWS 8
 
 /* A cell: s NULL is SQL NULL; len 0 means strlen(s). */

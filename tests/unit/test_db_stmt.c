@@ -97,7 +97,12 @@ static void test_columns_match_their_enums(void **state)
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
 			       "SELECT t.id, t.name, t.description, t.status,"));
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
-			       " t.deleted_by_name, a.id, a.name, a.type, a.status FROM "));
+			       " t.deleted_by_name, a.id, a.name, a.type, a.status,"
+			       " t.expires_at, t.not_before, t.allowed_ips, t.rate_limit,"));
+	/* rotation's columns, last */
+	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_TOKEN_GET],
+			       " t.rotated_at, t.rotated_by_id, t.rotated_by_name,"
+			       " t.prev_valid_until FROM "));
 	assert_non_null(strstr(at_db_stmt_sql[AT_STMT_AUDIT_GET],
 			       " r.documents, r.prev_hash, r.hash FROM audit_records r "));
 }
@@ -113,6 +118,24 @@ static void test_audit_insert_follows_the_columns(void **state)
 	assert_non_null(strstr(sql, " documents, prev_hash, hash) VALUES (?, ?,"));
 }
 
+/* A bulk action re-checks a locked token under the confinement of the
+ * token counts (what lists apply): the same text, then the token id. */
+static void test_bulk_match_is_the_count_and_an_id(void **state)
+{
+	const char *own = at_db_tpl_sql[AT_TPL_TOKEN_COUNT_ACCOUNT];
+	const char *all = at_db_tpl_sql[AT_TPL_TOKEN_COUNT];
+	const char *m_own = at_db_tpl_sql[AT_TPL_TOKEN_BULK_MATCH_ACCOUNT];
+	const char *m_all = at_db_tpl_sql[AT_TPL_TOKEN_BULK_MATCH];
+	size_t n = strlen(all) - strlen(" WHERE %s");
+
+	(void)state;
+	assert_int_equal(strlen(m_own), strlen(own) + strlen(" AND t.id = ?"));
+	assert_memory_equal(m_own, own, strlen(own));
+	assert_string_equal(m_own + strlen(own), " AND t.id = ?");
+	assert_memory_equal(m_all, all, n);
+	assert_string_equal(m_all + n, " WHERE (%s) AND t.id = ?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +143,7 @@ int main(void)
 		cmocka_unit_test(test_templates_take_where_then_order),
 		cmocka_unit_test(test_columns_match_their_enums),
 		cmocka_unit_test(test_audit_insert_follows_the_columns),
+		cmocka_unit_test(test_bulk_match_is_the_count_and_an_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

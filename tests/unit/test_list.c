@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "list.h"
+#include "confine.h"
 #include "rql.h"
 
 static const struct at_list_scope token_all = {
@@ -35,16 +35,16 @@ static void caller(struct at_caller *c, enum at_account_type type, const char *a
 	strcpy(c->id, "USR-0000-0001");
 }
 
-/* A spec as a handler leaves it before confinement: garbage in every
+/* A plan as a handler leaves it before confinement: garbage in every
  * field the confinement must set. */
-static void dirty(struct at_list_spec *spec, struct at_db_param *stale)
+static void dirty(struct at_list_plan *plan, struct at_db_param *stale)
 {
-	memset(spec, 0, sizeof(*spec));
-	spec->list_tpl = AT_TPL_AUDIT_LIST_OBJECT;
-	spec->count_tpl = AT_TPL_AUDIT_COUNT_OBJECT;
-	spec->scope = stale;
-	spec->nscope = 7;
-	spec->has_total_stmt = false;
+	memset(plan, 0, sizeof(*plan));
+	plan->list_tpl = AT_TPL_AUDIT_LIST_OBJECT;
+	plan->count_tpl = AT_TPL_AUDIT_COUNT_OBJECT;
+	plan->scope = stale;
+	plan->nscope = 7;
+	plan->has_total_stmt = false;
 }
 
 static void assert_str_param(const struct at_db_param *p, const char *want)
@@ -63,19 +63,19 @@ static void assert_int_param(const struct at_db_param *p, long long want)
 static void test_operations_read_every_account(void **state)
 {
 	struct at_db_param stale[7], scope = AT_DB_P_INT(99);
-	struct at_list_spec spec;
+	struct at_list_plan plan;
 	struct at_caller c;
 
 	(void)state;
 	caller(&c, AT_ACCOUNT_OPERATIONS, "ACC-0000-0001");
-	dirty(&spec, stale);
-	at_list_confine(&c, &token_all, &token_own, &spec, &scope);
-	assert_int_equal(spec.list_tpl, AT_TPL_TOKEN_LIST);
-	assert_int_equal(spec.count_tpl, AT_TPL_TOKEN_COUNT);
-	assert_true(spec.has_total_stmt);
-	assert_int_equal(spec.total_stmt, AT_STMT_TOKEN_TOTAL_ALL);
-	assert_null(spec.scope);
-	assert_int_equal(spec.nscope, 0);
+	dirty(&plan, stale);
+	at_list_confine(&c, &token_all, &token_own, &plan, &scope);
+	assert_int_equal(plan.list_tpl, AT_TPL_TOKEN_LIST);
+	assert_int_equal(plan.count_tpl, AT_TPL_TOKEN_COUNT);
+	assert_true(plan.has_total_stmt);
+	assert_int_equal(plan.total_stmt, AT_STMT_TOKEN_TOTAL_ALL);
+	assert_null(plan.scope);
+	assert_int_equal(plan.nscope, 0);
 	/* the scope slot is not used */
 	assert_int_equal(scope.type, AT_DB_INT);
 }
@@ -84,21 +84,21 @@ static void test_others_read_their_own_account(void **state)
 {
 	static const enum at_account_type types[] = { AT_ACCOUNT_CLIENT, AT_ACCOUNT_VENDOR };
 	struct at_db_param stale[7], scope;
-	struct at_list_spec spec;
+	struct at_list_plan plan;
 	struct at_caller c;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		caller(&c, types[i], "ACC-1234-5678");
-		dirty(&spec, stale);
-		at_list_confine(&c, &audit_all, &audit_own, &spec, &scope);
-		assert_int_equal(spec.list_tpl, AT_TPL_AUDIT_LIST_ACCOUNT);
-		assert_int_equal(spec.count_tpl, AT_TPL_AUDIT_COUNT_ACCOUNT);
-		assert_true(spec.has_total_stmt);
-		assert_int_equal(spec.total_stmt, AT_STMT_AUDIT_TOTAL_ACCOUNT);
-		assert_ptr_equal(spec.scope, &scope);
-		assert_int_equal(spec.nscope, 1);
+		dirty(&plan, stale);
+		at_list_confine(&c, &audit_all, &audit_own, &plan, &scope);
+		assert_int_equal(plan.list_tpl, AT_TPL_AUDIT_LIST_ACCOUNT);
+		assert_int_equal(plan.count_tpl, AT_TPL_AUDIT_COUNT_ACCOUNT);
+		assert_true(plan.has_total_stmt);
+		assert_int_equal(plan.total_stmt, AT_STMT_AUDIT_TOTAL_ACCOUNT);
+		assert_ptr_equal(plan.scope, &scope);
+		assert_int_equal(plan.nscope, 1);
 		assert_str_param(&scope, "ACC-1234-5678");
 	}
 }
@@ -106,7 +106,7 @@ static void test_others_read_their_own_account(void **state)
 /* A list of res confined for a caller of type, its query parsed. */
 struct bound {
 	struct at_db_param scope;
-	struct at_list_spec spec;
+	struct at_list_plan plan;
 	struct at_rql_query q;
 };
 
@@ -118,8 +118,7 @@ static void bind(struct bound *b, enum at_account_type type, const char *account
 
 	caller(&c, type, account);
 	memset(b, 0, sizeof(*b));
-	b->spec.res = res;
-	at_list_confine(&c, all, own, &b->spec, &b->scope);
+	at_list_confine(&c, all, own, &b->plan, &b->scope);
 	at_rql_init(&b->q);
 	assert_int_equal(at_rql_parse(&b->q, res, query), AT_OK);
 }
@@ -136,12 +135,12 @@ static void test_scope_comes_before_the_filter(void **state)
 	     "or(eq(actor.account.id,ACC-2222-2222),eq(event,x))&limit=5&offset=2");
 	assert_int_equal(b.q.nparams, 2);
 
-	assert_int_equal(at_list_params(&b.spec, &b.q, false, p), 3);
+	assert_int_equal(at_list_params(&b.plan, &b.q, false, p), 3);
 	assert_str_param(&p[0], "ACC-1111-1111");
 	assert_str_param(&p[1], "ACC-2222-2222");
 	assert_str_param(&p[2], "x");
 
-	assert_int_equal(at_list_params(&b.spec, &b.q, true, p), 5);
+	assert_int_equal(at_list_params(&b.plan, &b.q, true, p), 5);
 	assert_str_param(&p[0], "ACC-1111-1111");
 	assert_int_param(&p[3], 5);
 	assert_int_param(&p[4], 2);
@@ -157,7 +156,7 @@ static void test_operations_bind_only_the_filter(void **state)
 	(void)state;
 	bind(&b, AT_ACCOUNT_OPERATIONS, "ACC-0000-0001", &at_rql_tokens, &token_all, &token_own,
 	     "eq(name,abc)");
-	assert_int_equal(at_list_params(&b.spec, &b.q, true, p), 3);
+	assert_int_equal(at_list_params(&b.plan, &b.q, true, p), 3);
 	assert_str_param(&p[0], "abc");
 	assert_int_param(&p[1], AT_RQL_LIMIT_DEFAULT);
 	assert_int_param(&p[2], 0);

@@ -163,6 +163,36 @@ static void test_wrong_method_is_405_with_allow(void **state)
 	assert_string_equal(header(f, "Allow"), "GET, HEAD");
 }
 
+/* …/bulk is a route of its own, before {id}: only POST, on both mounts */
+static void test_bulk_is_post_only(void **state)
+{
+	static const char *const paths[] = {
+		"/settings/api-tokens/bulk", "/public/v1/accounts/api-tokens/bulk",
+		"/public/v1/accounts/api-tokens/bulk/",
+	};
+	static const char *const methods[] = { "GET", "HEAD", "PUT", "DELETE", "PATCH" };
+	struct fixture *f = *state;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		for (k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
+			const char *env[] = { "REQUEST_METHOD", methods[k], "REQUEST_URI", paths[i],
+					      NULL };
+
+			run(f, env);
+			assert_int_equal(f->resp.status, 405);
+			assert_string_equal(header(f, "Allow"), "POST");
+		}
+		/* POST is the route: it asks for credentials */
+		{
+			const char *env[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", paths[i], NULL };
+
+			run(f, env);
+			assert_problem(f, 401, "Authentication Failed");
+		}
+	}
+}
+
 static void test_health_without_database_is_503(void **state)
 {
 	static const char *const env[] = {
@@ -225,6 +255,32 @@ static void test_problem_groups_field_errors(void **state)
 	assert_string_equal(at_problem_title(409), "Conflict");
 }
 
+/* An integer extension member (a bulk action's "matched"), gone once
+ * the problem is cleared. */
+static void test_problem_extension_member(void **state)
+{
+	struct at_response resp;
+	struct at_problem p;
+	struct json_object *root, *v;
+
+	(void)state;
+	at_response_init(&resp);
+	at_problem_clear(&p);
+	at_problem_detail(&p, "1001 tokens match; a bulk action takes at most 1000.");
+	at_problem_ext_int(&p, "matched", 1001);
+	assert_int_equal(at_problem_render(&resp, 409, &p, "00-x-y-00"), AT_OK);
+	root = json_tokener_parse(resp.body.data);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "matched", &v));
+	assert_true(json_object_is_type(v, json_type_int));
+	assert_int_equal(json_object_get_int64(v), 1001);
+	json_object_put(root);
+	at_problem_clear(&p);
+	assert_int_equal(at_problem_render(&resp, 409, &p, "00-x-y-00"), AT_OK);
+	assert_null(strstr(resp.body.data, "matched"));
+	at_response_release(&resp);
+}
+
 static void test_statuses(void **state)
 {
 	(void)state;
@@ -244,9 +300,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_path_is_404, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protected_routes_need_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_method_is_405_with_allow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bulk_is_post_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_without_database_is_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_header_and_query, setup, teardown),
 		cmocka_unit_test(test_problem_groups_field_errors),
+		cmocka_unit_test(test_problem_extension_member),
 		cmocka_unit_test(test_statuses),
 	};
 

@@ -125,6 +125,28 @@ static void test_env_errors_name_the_variable(void **state)
 	assert_non_null(strstr(err, "APITOKEND_LIMITS_MAX_BODY"));
 }
 
+/* [tokens] max_rotation_overlap: a duration, P7D by default, bounded. */
+static void test_rotation_overlap(void **state)
+{
+	struct at_settings s;
+	char err[256] = "";
+
+	(void)state;
+	at_settings_init(&s);
+	assert_int_equal(s.max_rotation_overlap, 7 * 86400);
+	write_ini("[tokens]\nmax_rotation_overlap = PT90M\n");
+	assert_int_equal(at_settings_load(&s, path, err, sizeof(err)), AT_OK);
+	assert_int_equal(s.max_rotation_overlap, 5400);
+	setenv("APITOKEND_TOKENS_MAX_ROTATION_OVERLAP", "PT0S", 1);
+	assert_int_equal(at_settings_load(&s, path, err, sizeof(err)), AT_OK);
+	unsetenv("APITOKEND_TOKENS_MAX_ROTATION_OVERLAP");
+	assert_int_equal(s.max_rotation_overlap, 0);
+	expect_file_error("[tokens]\nmax_rotation_overlap = 1h\n", "ISO 8601 duration");
+	expect_file_error("[tokens]\nmax_rotation_overlap = P1M\n", "max_rotation_overlap");
+	expect_file_error("[tokens]\nmax_rotation_overlap = P366D\n", "P365D");
+	expect_file_error("[tokens]\nmax_rotation_overlap = 3600\n", "max_rotation_overlap");
+}
+
 static void test_missing_file(void **state)
 {
 	struct at_settings s;
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_file_then_env),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_env_errors_name_the_variable),
+		cmocka_unit_test(test_rotation_overlap),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_string),
 	};

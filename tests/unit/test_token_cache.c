@@ -24,7 +24,7 @@
 
 #define UNUSED	__attribute__((unused))
 #define TID "TKN-1234-5678"
-#define NCOLS 10	/* AT_STMT_AUTH_TOKEN */
+#define NCOLS 17	/* AT_STMT_AUTH_TOKEN: the rest NULL (no restriction, no rotation) */
 #define T0 1000000	/* ms: any monotonic time */
 
 static struct at_keys *keys;

@@ -17,6 +17,8 @@
 
 #include "db_columns.h"
 #include "fake_db.h"
+#include "isotime.h"
+#include "json.h"
 #include "text.h"
 #include "token_store.h"
 
@@ -167,6 +169,8 @@ static void test_create(void **state UNUSED)
 	struct fake_step *ins, *audit;
 
 	modules_rows(fake_expect_query(AT_STMT_ACCOUNT_MODULES, pacc, 1), mods, 1);
+	/* no maximum lifetime and no restriction: nothing more is written */
+	fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1);
 	ins = fake_expect_exec(AT_STMT_TOKEN_INSERT, pins, 9);
 	fake_expect_exec(AT_STMT_TOKEN_MODULE_ADD, NULL, 0);
 	fake_expect_exec(AT_STMT_TOKEN_COUNT_BUMP, pacc, 1);
@@ -190,6 +194,176 @@ static void test_create(void **state UNUSED)
 	assert_null(strstr(audit->got[AUDIT_DOCUMENTS], value + 4 + AT_TOKEN_ID_LEN + 1));
 	assert_string_equal(audit->got[15], "192.0.2.1");
 	assert_string_equal(audit->got[16], "unit");
+}
+
+/* The account's maximum lifetime: the expiry of a token created without
+ * one, and a bound on one that is given; nothing is inserted beyond it. */
+static void test_create_lifetime(void **state UNUSED)
+{
+	const char *const pacc[] = { ACC };
+	const char *const pany[] = { FAKE_ANY };
+	struct fake_cell day[1] = { { "86400", 0 } };
+	struct at_token_new t = { .account_id = ACC, .name = "CI token", .rate_limit = 60 };
+	char id[AT_TOKEN_ID_LEN + 1], value[AT_TOKEN_VALUE_LEN + 1];
+	int64_t before = at_iso_now_ms(), ms;
+	struct fake_step *r;
+
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	fake_expect_exec(AT_STMT_TOKEN_INSERT, NULL, 0);
+	fake_expect_exec(AT_STMT_TOKEN_COUNT_BUMP, pacc, 1);
+	r = fake_expect_exec(AT_STMT_TOKEN_RESTRICT, NULL, 0);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, pany, 1), TID, ACC, "Active", "1");
+	fake_expect_query(AT_STMT_TOKEN_MODULES, pany, 1);
+	expect_audit(false);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_OK);
+	fake_db_assert_done();
+	/* expires_at = now + 1 day, no notBefore, no list, the rate */
+	assert_int_equal(at_datetime_parse(r->got[0], strlen(r->got[0]), &ms), AT_OK);
+	assert_true(ms >= before + 86400000 && ms <= at_iso_now_ms() + 86400000);
+	assert_string_equal(r->got[1], FAKE_NULL);
+	assert_string_equal(r->got[2], FAKE_NULL);
+	assert_string_equal(r->got[3], "60");
+	assert_string_equal(r->got[4], id);
+
+	/* beyond the maximum: 400 naming expiresAt, nothing inserted */
+	reset(NULL);
+	t.expires_ms = at_iso_now_ms() + 2 * 86400000LL;
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_ERR_INVALID);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+	assert_string_equal(problem.errors[0].field, "expiresAt");
+	assert_has(problem.errors[0].message, "P1D");
+
+	/* notBefore after the default expiry: 400 naming notBefore */
+	reset(NULL);
+	t.expires_ms = 0;
+	t.not_before_ms = at_iso_now_ms() + 3 * 86400000LL;
+	fake_row(fake_expect_query(AT_STMT_ACCOUNT_LIFETIME, pacc, 1), 1, day);
+	assert_int_equal(at_token_create(&dom, &t, id, value), AT_ERR_INVALID);
+	fake_db_assert_done();
+	assert_string_equal(problem.errors[0].field, "notBefore");
+}
+
+/* A token past its expiry: enabled only with a new expiresAt, Active or
+ * Disabled alike; nothing is written without it. */
+static void test_enable_expired(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	const char *const status[] = { "Active", "Disabled" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		reset(NULL);
+		fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+		{
+			struct fake_step *s = fake_expect_query(AT_STMT_TOKEN_GET, p, 1);
+			struct fake_cell c[TCOLS] = {
+				{ TID, 0 }, { row_name, 0 }, { NULL, 0 }, { status[i], 0 },
+				{ "0", 0 }, { NULL, 0 }, { "3", 0 },
+				{ "2026-01-02 03:04:05.000000", 0 }, { "USR-1111-2222", 0 },
+				{ "Ann Admin", 0 },
+			};
+
+			c[TC_ACCOUNT_ID] = (struct fake_cell){ ACC, 0 };
+			c[TC_ACCOUNT_NAME] = (struct fake_cell){ "Buyer", 0 };
+			c[TC_ACCOUNT_TYPE] = (struct fake_cell){ "Client", 0 };
+			c[TC_ACCOUNT_STATUS] = (struct fake_cell){ "Active", 0 };
+			c[TC_EXPIRES_AT] = (struct fake_cell){ "2026-01-03 00:00:00.000", 0 };
+			fake_row(s, TCOLS, c);
+		}
+		fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1);
+		assert_int_equal(at_token_enable(&dom, TID, 0, NULL), AT_ERR_CONFLICT);
+		assert_has(problem.detail, "has expired");
+		fake_db_assert_done();
+		assert_int_equal(fake_db_commits, 0);
+	}
+}
+
+/* The restriction fields of a body: each bad one is 400 naming it. */
+static void test_body_restrictions(void **state UNUSED)
+{
+	static const struct {
+		const char *json, *field, *says;
+	} bad[] = {
+		{ "{\"name\":\"a\",\"expiresAt\":\"2001-01-01T00:00:00Z\"}", "expiresAt",
+		  "future" },
+		{ "{\"name\":\"a\",\"expiresAt\":\"tomorrow\"}", "expiresAt", "ISO 8601" },
+		{ "{\"name\":\"a\",\"expiresAt\":1700000000}", "expiresAt", "ISO 8601" },
+		{ "{\"name\":\"a\",\"notBefore\":\"2099-01-02T00:00:00Z\","
+		  "\"expiresAt\":\"2099-01-01T00:00:00Z\"}", "notBefore", "earlier" },
+		{ "{\"name\":\"a\",\"allowedIps\":[\"10.0.0.0/33\"]}", "allowedIps",
+		  "'10.0.0.0/33' is not an IP address" },
+		{ "{\"name\":\"a\",\"allowedIps\":[\"10.0.0.1\",\"10.0.0.1/32\"]}",
+		  "allowedIps", "more than once" },
+		{ "{\"name\":\"a\",\"allowedIps\":\"10.0.0.1\"}", "allowedIps", "list" },
+		{ "{\"name\":\"a\",\"allowedIps\":[7]}", "allowedIps", "string" },
+		{ "{\"name\":\"a\",\"rateLimit\":45}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":0}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":\"60\"}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":60.5}", "rateLimit", "one of 60" },
+		{ "{\"name\":\"a\",\"rateLimit\":-60}", "rateLimit", "one of 60" },
+	};
+	char many[4096];
+	struct at_token_body b;
+	struct at_jv *doc;
+	bool account_ok;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		at_problem_clear(&problem);
+		assert_int_equal(at_token_body_parse(bad[i].json, strlen(bad[i].json), &doc,
+						     &problem), AT_OK);
+		assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok),
+				 AT_ERR_INVALID);
+		assert_int_equal(problem.nerrors, 1);
+		assert_string_equal(problem.errors[0].field, bad[i].field);
+		assert_has(problem.errors[0].message, bad[i].says);
+		at_jv_free(doc);
+	}
+	/* 65 entries: too many */
+	len = (size_t)snprintf(many, sizeof(many), "{\"name\":\"a\",\"allowedIps\":[");
+	for (i = 0; i < 65; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "%s\"10.0.%zu.0/24\"",
+					i ? "," : "", i);
+	snprintf(many + len, sizeof(many) - len, "]}");
+	at_problem_clear(&problem);
+	assert_int_equal(at_token_body_parse(many, strlen(many), &doc, &problem), AT_OK);
+	assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok), AT_ERR_INVALID);
+	assert_string_equal(problem.errors[0].field, "allowedIps");
+	assert_has(problem.errors[0].message, "At most 64");
+	at_jv_free(doc);
+
+	/* good ones: canonical entries, the times, the tier; null removes */
+	{
+		const char *good = "{\"name\":\"a\",\"allowedIps\":[\"2001:DB8::/32\","
+				   "\"10.0.0.1/32\"],\"rateLimit\":120,\"expiresAt\":"
+				   "\"2099-01-01T01:00:00+01:00\",\"notBefore\":null}";
+
+		at_problem_clear(&problem);
+		assert_int_equal(at_token_body_parse(good, strlen(good), &doc, &problem), AT_OK);
+		assert_int_equal(at_token_body_create(doc, &b, &problem, &account_ok), AT_OK);
+		assert_string_equal(b.allowed_ips, "2001:db8::/32,10.0.0.1");
+		assert_int_equal(b.rate_limit, 120);
+		assert_true(b.has_expires);
+		assert_int_equal(b.expires_ms, 4070908800000LL);
+		assert_true(b.has_not_before);
+		assert_int_equal(b.not_before_ms, 0);
+		at_jv_free(doc);
+	}
+	/* enable: no body, or a future expiresAt only */
+	{
+		int64_t ms = 1;
+		const char *past;
+
+		assert_int_equal(at_token_body_enable("", 0, &ms, &problem), AT_OK);
+		assert_int_equal(ms, 0);
+		at_problem_clear(&problem);
+		past = "{\"expiresAt\":\"2000-01-01T00:00:00Z\"}";
+		assert_int_equal(at_token_body_enable(past, strlen(past), &ms, &problem),
+				 AT_ERR_INVALID);
+		assert_string_equal(problem.errors[0].field, "expiresAt");
+	}
 }
 
 /* Nobody grants a module they do not hold; none beyond the account's. */
@@ -386,6 +560,155 @@ static void test_reveal_rules(void **state UNUSED)
 	fake_db_assert_done();
 }
 
+/* A rotation: the new value hashed and sealed under the same id, the
+ * overlap bound three times, and a record with the overlap and the end
+ * of the replaced value, never a value. */
+static void test_rotate(void **state UNUSED)
+{
+	const char *const pany[] = { TID };
+	char value[AT_TOKEN_VALUE_LEN + 1];
+	struct fake_step *rot, *get, *audit;
+	struct fake_cell *c;
+	const char *docs;
+
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	expect_document(TID, "Active", "3");
+	rot = fake_expect_exec(AT_STMT_TOKEN_ROTATE, NULL, 0);
+	get = fake_expect_query(AT_STMT_TOKEN_GET, pany, 1);
+	token_row(get, TID, ACC, "Active", "4");
+	c = get->cells[0];
+	c[TC_ROTATED_AT] = (struct fake_cell){ "2026-01-02 03:04:05.000", 0 };
+	c[TC_ROTATED_BY_ID] = (struct fake_cell){ "USR-1111-2222", 0 };
+	c[TC_ROTATED_BY_NAME] = (struct fake_cell){ "Ann Admin", 0 };
+	c[TC_PREV_VALID_UNTIL] = (struct fake_cell){ "2026-01-02 04:04:05.000", 0 };
+	expect_document(TID, "Active", "4");
+	audit = expect_audit(true);
+	assert_int_equal(at_token_rotate(&dom, TID, 3600, true, NULL, value), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 1);
+	assert_int_equal(strlen(value), AT_TOKEN_VALUE_LEN);
+	assert_int_equal(strncmp(value, "idt:" TID ":", 18), 0);
+	/* overlap x3, hash, sealed, key id, actor id and name, token id */
+	assert_int_equal(rot->ngot, 9);
+	assert_string_equal(rot->got[0], "3600");
+	assert_string_equal(rot->got[1], "3600");
+	assert_string_equal(rot->got[2], "3600");
+	assert_string_not_equal(rot->got[4], FAKE_NULL);
+	assert_null(strstr(rot->got[3], value));
+	assert_string_equal(rot->got[6], "USR-1111-2222");
+	assert_string_equal(rot->got[8], TID);
+	docs = audit->got[AUDIT_DOCUMENTS];
+	assert_string_equal(audit->got[3], "platform.accounts.api-token.rotated");
+	assert_has(docs, "\"rotation\":{\"overlap\":\"PT1H\","
+		   "\"validUntil\":\"2026-01-02T04:04:05.000Z\"}");
+	assert_has(docs, "\"token\":\"idt:" TID ":********\"");
+	assert_null(strstr(docs, value + 18));
+	assert_string_equal(audit->got[10], "4");
+}
+
+/* Nothing is written for a rotation refused: above the maximum, a body
+ * that failed its checks, a Deleted token; a missing one is 404 first. */
+static void test_rotate_refused(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	char value[AT_TOKEN_VALUE_LEN + 1];
+
+	settings.max_rotation_overlap = 7 * 86400;
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 7 * 86400 + 1, true, NULL, value),
+			 AT_ERR_INVALID);
+	assert_string_equal(problem.errors[0].field, "overlap");
+	assert_has(problem.errors[0].message, "at most P7D");
+	expect_lock(ACC, "Active", "3", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 0, false, NULL, value), AT_ERR_INVALID);
+	/* Deleted: 404 to its account, 409 to Operations, who still see it */
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Deleted", "5");
+	assert_int_equal(at_token_rotate(&dom, TID, 60, true, NULL, value), AT_ERR_NOT_FOUND);
+	actor.account_type = AT_ACCOUNT_OPERATIONS;
+	expect_lock(ACC, "Deleted", "5", NULL, 0);
+	assert_int_equal(at_token_rotate(&dom, TID, 60, true, NULL, value), AT_ERR_CONFLICT);
+	assert_has(problem.detail, "deletion is final");
+	fake_expect_exec(AT_STMT_TOKEN_LOCK, p, 1);
+	fake_expect_query(AT_STMT_TOKEN_GET, p, 1);	/* none */
+	assert_int_equal(at_token_rotate(&dom, TID, 0, false, NULL, value), AT_ERR_NOT_FOUND);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_commits, 0);
+	assert_int_equal(fake_db_rollbacks, 5);
+}
+
+/* Last-used addresses: one write per token and address a minute in this
+ * process; the prune only after a new address; no write for what is no
+ * address; a failure is only logged. */
+static void test_usage_coalesced(void **state UNUSED)
+{
+	const char *const p1[] = { TID, "192.0.2.1" }, *const p6[] = { TID, "2001:db8::1" };
+	const char *const prune[] = { TID, TID };
+	const int64_t t0 = 1767225600000LL;
+
+	at_token_usage_forget();
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 1;
+	fake_expect_exec(AT_STMT_USAGE_PRUNE, prune, 2);
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0);
+	fake_db_assert_done();
+	/* the same pair within the minute, in another spelling too */
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 1000);
+	at_token_usage_note(fake_db(), TID, "::ffff:192.0.2.1", t0 + 59999);
+	assert_int_equal(fake_db_ran(), 2);
+	/* nothing that is no address */
+	at_token_usage_note(fake_db(), TID, "unix:", t0);
+	at_token_usage_note(fake_db(), TID, "", t0);
+	at_token_usage_note(fake_db(), TID, NULL, t0);
+	assert_int_equal(fake_db_ran(), 2);
+	/* another address: its own write, in canonical form */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p6, 2)->affected = 1;
+	fake_expect_exec(AT_STMT_USAGE_PRUNE, prune, 2);
+	at_token_usage_note(fake_db(), TID, "2001:DB8::0:1", t0 + 2000);
+	/* a minute on: written again; known to the table (0 or 2 rows), so
+	 * no prune */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 0;
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 60000);
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p1, 2)->affected = 2;
+	at_token_usage_note(fake_db(), TID, "192.0.2.1", t0 + 120000);
+	/* a failed write is not retried within the minute */
+	fake_expect_exec(AT_STMT_USAGE_TOUCH, p6, 2)->rc = AT_ERR_DB;
+	at_token_usage_note(fake_db(), TID, "2001:db8::1", t0 + 200000);
+	at_token_usage_note(fake_db(), TID, "2001:db8::1", t0 + 200001);
+	fake_db_assert_done();
+	assert_int_equal(fake_db_ran(), 7);
+}
+
+/* select=+usage: the rows as they come, newest first, rendered. */
+static void test_usage_read(void **state UNUSED)
+{
+	const char *const p[] = { TID };
+	struct fake_cell r1[3] = { { "192.0.2.1", 0 }, { "2026-01-02 03:04:05.000", 0 },
+				   { "2026-01-03 03:04:05.000", 0 } };
+	struct fake_cell r2[3] = { { "2001:db8::1", 0 }, { "2026-01-01 00:00:00.000", 0 },
+				   { "2026-01-02 00:00:00.000", 0 } };
+	struct at_buf out;
+	struct at_token t;
+	struct at_jw w;
+	struct fake_step *s;
+
+	token_row(fake_expect_query(AT_STMT_TOKEN_GET, p, 1), TID, ACC, "Active", "1");
+	s = fake_expect_query(AT_STMT_USAGE_LIST, p, 1);
+	fake_row(s, 3, r1);
+	fake_row(s, 3, r2);
+	assert_int_equal(at_token_read(&dom, TID, AT_TOKEN_READ_USAGE, &t), AT_OK);
+	fake_db_assert_done();
+	assert_int_equal(t.nusage, 2);
+	at_buf_init(&out, 1 << 16);
+	at_jw_init(&w, &out);
+	at_token_render(&w, NULL, &t, AT_TF_USAGE, NULL);
+	assert_int_equal(at_jw_finish(&w), AT_OK);
+	assert_has(out.data, "\"usage\":[{\"ip\":\"192.0.2.1\",\"firstSeenAt\":"
+		   "\"2026-01-02T03:04:05.000Z\",\"lastSeenAt\":\"2026-01-03T03:04:05.000Z\"},"
+		   "{\"ip\":\"2001:db8::1\"");
+	at_buf_release(&out);
+	at_token_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +722,13 @@ int main(void)
 		cmocka_unit_test_setup(test_update_grant_rules, reset),
 		cmocka_unit_test_setup(test_update_audit, reset),
 		cmocka_unit_test_setup(test_reveal_rules, reset),
+		cmocka_unit_test_setup(test_create_lifetime, reset),
+		cmocka_unit_test_setup(test_enable_expired, reset),
+		cmocka_unit_test_setup(test_body_restrictions, reset),
+		cmocka_unit_test_setup(test_rotate, reset),
+		cmocka_unit_test_setup(test_rotate_refused, reset),
+		cmocka_unit_test_setup(test_usage_coalesced, reset),
+		cmocka_unit_test_setup(test_usage_read, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
