@@ -2,7 +2,8 @@
  *
  * Changes lock the token row first, then check visibility, state and the
  * expected revision, and only then write; each writes its audit record
- * in the same transaction.
+ * in the same transaction.  The state changes and the restriction rules
+ * are in token_state.c, rotation in token_rotate.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
