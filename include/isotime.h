@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -55,6 +56,11 @@ AT_MUST_CHECK enum at_err at_datetime_parse(const char *s, size_t len, int64_t *
  * False (out empty) outside AT_ISO_MIN_MS..AT_ISO_MAX_MS. */
 bool at_iso_format(int64_t ms, char out[AT_ISO_TEXT]);
 bool at_datetime_format(int64_t ms, char out[AT_DATETIME_TEXT]);
+/* The fields of tm (a year 0 to 9999) as "YYYY-MM-DD?HH:MM:SS" with sep
+ * for '?', then, with decimals (1 to 6), '.' and that many digits of usec
+ * (microseconds, cut, not rounded); its length (at most 26), no NUL. */
+size_t at_datetime_put(char *out, const struct tm *tm, char sep, unsigned long usec,
+		       unsigned decimals);
 
 /* The wall clock in epoch milliseconds. */
 int64_t at_iso_now_ms(void);

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "db_impl.h"
+#include "isotime.h"
 
 #define DB_COL_INITIAL 256
 /* Column buffers are kept for the next result, up to this size each, in
@@ -221,41 +222,17 @@ static enum at_err rows_refetch(struct at_db_rows *rows)
 	return AT_OK;
 }
 
-/* Digits of v, exactly n of them (leading zeros), at out. */
-static void put_digits(char *out, unsigned long v, unsigned n)
-{
-	while (n--) {
-		out[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* A DATETIME as the connector would have made it text:
  * YYYY-MM-DD HH:MM:SS, then .f… with the column's decimals (cut, not
  * rounded).  out holds at least DB_COL_INITIAL bytes. */
 static unsigned long format_datetime(char *out, const MYSQL_TIME *t, unsigned decimals)
 {
-	unsigned long frac = t->second_part;
-	unsigned d;
+	struct tm tm = {
+		.tm_year = (int)t->year - 1900, .tm_mon = (int)t->month - 1, .tm_mday = (int)t->day,
+		.tm_hour = (int)t->hour, .tm_min = (int)t->minute, .tm_sec = (int)t->second,
+	};
 
-	put_digits(out, t->year, 4);
-	out[4] = '-';
-	put_digits(out + 5, t->month, 2);
-	out[7] = '-';
-	put_digits(out + 8, t->day, 2);
-	out[10] = ' ';
-	put_digits(out + 11, t->hour, 2);
-	out[13] = ':';
-	put_digits(out + 14, t->minute, 2);
-	out[16] = ':';
-	put_digits(out + 17, t->second, 2);
-	if (!decimals)
-		return 19;
-	out[19] = '.';
-	for (d = decimals; d < 6; d++)
-		frac /= 10;
-	put_digits(out + 20, frac, decimals);
-	return 20 + decimals;
+	return at_datetime_put(out, &tm, ' ', t->second_part, decimals);
 }
 
 enum at_err at_db_rows_next(struct at_db_rows *rows, bool *more)

@@ -163,31 +163,38 @@ static bool split(int64_t ms, struct tm *tm, int *frac)
 }
 
 /* v (0 <= v < 10^n) as n digits. */
-static void put_digits(char *o, int v, int n)
+static void put_digits(char *o, unsigned long v, unsigned n)
 {
-	while (n-- > 0) {
+	while (n--) {
 		o[n] = (char)('0' + v % 10);
 		v /= 10;
 	}
 }
 
-/* "YYYY-MM-DD?HH:MM:SS.sss" with sep for '?' (not strftime: glibc's %Y
- * writes year 1 as "1"); 23 bytes, no NUL. */
-static void put_time(char *o, const struct tm *tm, int frac, char sep)
+/* not strftime: glibc's %Y writes year 1 as "1" */
+size_t at_datetime_put(char *o, const struct tm *tm, char sep, unsigned long usec,
+		       unsigned decimals)
 {
-	put_digits(o, tm->tm_year + 1900, 4);
+	unsigned d;
+
+	put_digits(o, (unsigned long)tm->tm_year + 1900, 4);
 	o[4] = '-';
-	put_digits(o + 5, tm->tm_mon + 1, 2);
+	put_digits(o + 5, (unsigned long)tm->tm_mon + 1, 2);
 	o[7] = '-';
-	put_digits(o + 8, tm->tm_mday, 2);
+	put_digits(o + 8, (unsigned long)tm->tm_mday, 2);
 	o[10] = sep;
-	put_digits(o + 11, tm->tm_hour, 2);
+	put_digits(o + 11, (unsigned long)tm->tm_hour, 2);
 	o[13] = ':';
-	put_digits(o + 14, tm->tm_min, 2);
+	put_digits(o + 14, (unsigned long)tm->tm_min, 2);
 	o[16] = ':';
-	put_digits(o + 17, tm->tm_sec, 2);
+	put_digits(o + 17, (unsigned long)tm->tm_sec, 2);
+	if (!decimals)
+		return 19;
 	o[19] = '.';
-	put_digits(o + 20, frac, 3);
+	for (d = decimals; d < 6; d++)
+		usec /= 10;
+	put_digits(o + 20, usec, decimals);
+	return 20 + decimals;
 }
 
 bool at_iso_format(int64_t ms, char out[AT_ISO_TEXT])
@@ -198,7 +205,7 @@ bool at_iso_format(int64_t ms, char out[AT_ISO_TEXT])
 	out[0] = '\0';
 	if (!split(ms, &tm, &frac))
 		return false;
-	put_time(out, &tm, frac, 'T');
+	(void)at_datetime_put(out, &tm, 'T', (unsigned long)frac * 1000, 3);
 	out[23] = 'Z';
 	out[24] = '\0';
 	return true;
@@ -212,7 +219,7 @@ bool at_datetime_format(int64_t ms, char out[AT_DATETIME_TEXT])
 	out[0] = '\0';
 	if (!split(ms, &tm, &frac))
 		return false;
-	put_time(out, &tm, frac, ' ');
+	(void)at_datetime_put(out, &tm, ' ', (unsigned long)frac * 1000, 3);
 	out[23] = '\0';
 	return true;
 }

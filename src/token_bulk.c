@@ -258,9 +258,12 @@ out:
 	return rc;
 }
 
-/* How many tokens the filter matches, with the list's count. */
-static enum at_err count_filtered(const struct at_dom *dom, const struct at_token_bulk_body *b,
-				  long long *total)
+/* The count statement of the filter's plan over all or own (by the
+ * actor's confinement); id (NULL: none) is bound after the filter's
+ * parameters. */
+static enum at_err filter_count(const struct at_dom *dom, const struct at_token_bulk_body *b,
+				const struct at_list_scope *all, const struct at_list_scope *own,
+				const char *id, long long *count)
 {
 	struct at_list_plan plan;
 	struct at_db_param p[BULK_PARAMS], scope;
@@ -269,15 +272,24 @@ static enum at_err count_filtered(const struct at_dom *dom, const struct at_toke
 	size_t n;
 	bool more;
 
-	at_list_confine(dom->actor, &list_all, &list_own, &plan, &scope);
+	at_list_confine(dom->actor, all, own, &plan, &scope);
 	n = at_list_params(&plan, &b->filter, false, p);
+	if (id)
+		p[n++] = AT_DB_P_STR(id);
 	if ((rc = at_db_query_built(dom->db, plan.count_tpl, b->filter.where.data, NULL, p, n,
 				    &rows)))
 		return rc;
 	rc = at_db_rows_next(&rows, &more);
-	*total = !rc && more ? at_db_rows_int(&rows, 0) : 0;
+	*count = !rc && more ? at_db_rows_int(&rows, 0) : 0;
 	at_db_rows_release(&rows);
 	return rc;
+}
+
+/* How many tokens the filter matches, with the list's count. */
+static enum at_err count_filtered(const struct at_dom *dom, const struct at_token_bulk_body *b,
+				  long long *total)
+{
+	return filter_count(dom, b, &list_all, &list_own, NULL, total);
 }
 
 /* The ids the actor may see (at_token_visible, as a GET of each would);
@@ -311,22 +323,11 @@ static enum at_err read_ids(const struct at_dom *dom, const struct at_token_bulk
 static enum at_err still_matched(const struct at_dom *dom, const struct at_token_bulk_body *b,
 				 const struct at_token_bulk_item *it, bool *yes)
 {
-	struct at_list_plan plan;
-	struct at_db_param p[BULK_PARAMS], scope;
-	struct at_db_rows rows;
+	long long n = 0;
 	enum at_err rc;
-	size_t n;
-	bool more;
 
-	at_list_confine(dom->actor, &match_all, &match_own, &plan, &scope);
-	n = at_list_params(&plan, &b->filter, false, p);
-	p[n++] = AT_DB_P_STR(it->id);
-	if ((rc = at_db_query_built(dom->db, plan.count_tpl, b->filter.where.data, NULL, p, n,
-				    &rows)))
-		return rc;
-	rc = at_db_rows_next(&rows, &more);
-	*yes = !rc && more && at_db_rows_int(&rows, 0) > 0;
-	at_db_rows_release(&rows);
+	rc = filter_count(dom, b, &match_all, &match_own, it->id, &n);
+	*yes = !rc && n > 0;
 	return rc;
 }
 

@@ -2,7 +2,8 @@
  *
  * Changes lock the token row first, then check visibility, state and the
  * expected revision, and only then write; each writes its audit record
- * in the same transaction.
+ * in the same transaction.  The state changes and the restriction rules
+ * are in token_state.c, rotation in token_rotate.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "isotime.h"
 #include "text.h"
 #include "token_store.h"
+#include "token_store_int.h"
 
 #define ID_TRIES 8
 
@@ -184,82 +186,6 @@ enum at_err at_token_visible(const struct at_dom *dom, const char *id, char *acc
 	return rc;
 }
 
-/* ---- restrictions -------------------------------------------------------- */
-
-/* The account's maximum token lifetime in seconds, 0 for none. */
-static enum at_err account_lifetime(const struct at_dom *dom, const char *account_id,
-				    long long *seconds)
-{
-	struct at_db_param p = AT_DB_P_STR(account_id);
-	struct at_db_rows rows;
-	bool found = false;
-	enum at_err rc;
-
-	*seconds = 0;
-	if ((rc = at_db_query(dom->db, AT_STMT_ACCOUNT_LIFETIME, &p, 1, &rows)))
-		return at_dom_db_failed(dom, rc);
-	if (!(rc = at_db_rows_next(&rows, &found)) && found)
-		*seconds = at_db_rows_int(&rows, 0);
-	at_db_rows_release(&rows);
-	return at_dom_db_failed(dom, rc);
-}
-
-/* expiresAt within the account's maximum lifetime (max seconds, 0: none)
- * of now; given: the request named expiresAt (null included). */
-static bool within_lifetime(const struct at_dom *dom, long long max, int64_t expires_ms,
-			    bool given)
-{
-	char dur[AT_DURATION_TEXT];
-
-	if (!max || !given)
-		return true;
-	if (!at_iso_duration_format(max, dur))
-		dur[0] = '\0';
-	if (!expires_ms) {
-		at_problem_field(dom->problem, "expiresAt", "Tokens of this account must expire "
-				 "within %s; the expiry cannot be removed.", dur);
-		return false;
-	}
-	if (expires_ms > at_iso_now_ms() + max * 1000) {
-		at_problem_field(dom->problem, "expiresAt", "Tokens of this account must expire "
-				 "within %s from now.", dur);
-		return false;
-	}
-	return true;
-}
-
-static bool valid_window(const struct at_dom *dom, int64_t not_before_ms, int64_t expires_ms)
-{
-	if (!not_before_ms || !expires_ms || not_before_ms < expires_ms)
-		return true;
-	at_problem_field(dom->problem, "notBefore", "The notBefore must be earlier than "
-			 "expiresAt.");
-	return false;
-}
-
-/* A DATETIME(3) parameter from epoch ms (0: NULL); text holds
- * AT_DATETIME_TEXT bytes. */
-static struct at_db_param time_param(int64_t ms, char *text)
-{
-	if (!ms || !at_datetime_format(ms, text))
-		return AT_DB_P_NULL();
-	return AT_DB_P_STR(text);
-}
-
-static enum at_err write_restrictions(const struct at_dom *dom, const char *id,
-				      int64_t expires_ms, int64_t not_before_ms,
-				      const char *ips, long long rate_limit)
-{
-	char exp[AT_DATETIME_TEXT], nb[AT_DATETIME_TEXT];
-	struct at_db_param p[] = {
-		time_param(expires_ms, exp), time_param(not_before_ms, nb),
-		ips && *ips ? AT_DB_P_STR(ips) : AT_DB_P_NULL(),
-		rate_limit ? AT_DB_P_INT(rate_limit) : AT_DB_P_NULL(), AT_DB_P_STR(id),
-	};
-
-	return at_db_exec(dom->db, AT_STMT_TOKEN_RESTRICT, p, 5, NULL);
-}
-
 /* ---- creating ----------------------------------------------------------- */
 
 enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new *t, char *id,
@@ -275,12 +201,12 @@ enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new 
 	size_t i;
 
 	/* the account's maximum lifetime: the default expiry, and a bound */
-	if ((rc = account_lifetime(dom, t->account_id, &max)))
+	if ((rc = at_token_account_lifetime(dom, t->account_id, &max)))
 		return rc;
 	if (max && !expires_ms)
 		expires_ms = at_iso_now_ms() + max * 1000;
-	ok = within_lifetime(dom, max, expires_ms, true);
-	if (!valid_window(dom, t->not_before_ms, expires_ms) || !ok)
+	ok = at_token_within_lifetime(dom, max, expires_ms, true);
+	if (!at_token_valid_window(dom, t->not_before_ms, expires_ms) || !ok)
 		return AT_ERR_INVALID;
 	rc = AT_ERR_DUPLICATE;
 	/* a failed INSERT does not end the transaction: try another id */
@@ -311,7 +237,7 @@ enum at_err at_token_insert(const struct at_dom *dom, const struct at_token_new 
 	}
 	if (!rc && (expires_ms || t->not_before_ms || (t->allowed_ips && *t->allowed_ips) ||
 		    t->rate_limit))
-		rc = write_restrictions(dom, id, expires_ms, t->not_before_ms, t->allowed_ips,
+		rc = at_token_write_restrictions(dom, id, expires_ms, t->not_before_ms, t->allowed_ips,
 					t->rate_limit);
 	if (!rc)
 		rc = at_token_audit(dom, id, AT_TEV_CREATED, NULL);
@@ -442,8 +368,8 @@ static enum at_err check_revision(const struct at_dom *dom, const struct at_rev_
 
 /* Lock the token and read it with its modules; visibility, Deleted and
  * the expected revision are checked here for every change. */
-static enum at_err lock_token(const struct at_dom *dom, const char *id,
-			      const struct at_rev_cond *expect, struct at_token *t)
+enum at_err at_token_lock(const struct at_dom *dom, const char *id,
+			  const struct at_rev_cond *expect, struct at_token *t)
 {
 	struct at_db_param p = AT_DB_P_STR(id);
 	enum at_err rc;
@@ -462,28 +388,12 @@ static enum at_err lock_token(const struct at_dom *dom, const char *id,
 	return check_revision(dom, expect, t->revision);
 }
 
-/* A change of one token in one transaction; on the heap, as the token
- * is large. */
-struct change_job {
-	const struct at_dom *dom;
-	const char *id;
-	const struct at_rev_cond *expect;
-	struct at_token t;
-	const struct at_token_body *body;	/* update */
-	bool valid;
-	enum at_token_state_change change;	/* enable, disable, delete */
-	int64_t expires_ms;			/* enable: the new expiry, 0 for none */
-	const char *icon_type;			/* icon upload */
-	const void *icon;
-	size_t icon_len;
-};
-
 /* tx in a transaction of its own, or (own_tx false) in the caller's. */
-static enum at_err job_run(const struct at_dom *dom, const char *id,
-			   const struct at_rev_cond *expect, struct change_job *init,
-			   enum at_err (*tx)(void *arg), bool own_tx)
+enum at_err at_token_job_run(const struct at_dom *dom, const char *id,
+			     const struct at_rev_cond *expect, struct at_token_job *init,
+			     enum at_err (*tx)(void *arg), bool own_tx)
 {
-	struct change_job *j;
+	struct at_token_job *j;
 	enum at_err rc;
 
 	j = malloc(sizeof(*j));
@@ -499,11 +409,11 @@ static enum at_err job_run(const struct at_dom *dom, const char *id,
 	return at_dom_db_failed(dom, rc);
 }
 
-static enum at_err change_run(const struct at_dom *dom, const char *id,
-			      const struct at_rev_cond *expect, struct change_job *init,
-			      enum at_err (*tx)(void *arg))
+enum at_err at_token_change_run(const struct at_dom *dom, const char *id,
+				const struct at_rev_cond *expect, struct at_token_job *init,
+				enum at_err (*tx)(void *arg))
 {
-	return job_run(dom, id, expect, init, tx, true);
+	return at_token_job_run(dom, id, expect, init, tx, true);
 }
 
 static bool same_modules(const struct at_token *t, const struct at_module_set *want)
@@ -523,9 +433,9 @@ static bool same_modules(const struct at_token *t, const struct at_module_set *w
 
 /* The document of the token before a change, and the change's record
  * once it is written. */
-static enum at_err audit_change(const struct at_dom *dom, const char *id, enum at_token_audit_event ev,
-				struct at_buf *before, const char *const *changes,
-				size_t nchanges)
+enum at_err at_token_audit_change(const struct at_dom *dom, const char *id,
+				  enum at_token_audit_event ev, struct at_buf *before,
+				  const char *const *changes, size_t nchanges)
 {
 	struct at_token_note note = { before, changes, nchanges, NULL, NULL };
 	enum at_err rc;
@@ -537,7 +447,7 @@ static enum at_err audit_change(const struct at_dom *dom, const char *id, enum a
 
 static enum at_err update_tx(void *arg)
 {
-	struct change_job *j = arg;
+	struct at_token_job *j = arg;
 	const struct at_dom *dom = j->dom;
 	const struct at_token_body *b = j->body;
 	struct at_token *t = &j->t, scratch;
@@ -553,7 +463,7 @@ static enum at_err update_tx(void *arg)
 	enum at_err rc;
 
 	at_token_release(t);
-	if ((rc = lock_token(dom, j->id, j->expect, t)))
+	if ((rc = at_token_lock(dom, j->id, j->expect, t)))
 		return rc;
 	if (!j->valid)
 		return AT_ERR_INVALID;
@@ -589,10 +499,10 @@ static enum at_err update_tx(void *arg)
 	nb_change = nb != old_nb;
 	ips_change = strcmp(ips, t->allowed_ips) != 0;
 	rl_change = rl != t->rate_limit;
-	if (b->has_expires && (rc = account_lifetime(dom, t->account.id, &max)))
+	if (b->has_expires && (rc = at_token_account_lifetime(dom, t->account.id, &max)))
 		return rc;
-	ok = within_lifetime(dom, max, exp, b->has_expires && exp_change);
-	if (!valid_window(dom, nb, exp) || !ok)
+	ok = at_token_within_lifetime(dom, max, exp, b->has_expires && exp_change);
+	if (!at_token_valid_window(dom, nb, exp) || !ok)
 		return AT_ERR_INVALID;
 	change |= exp_change || nb_change || ips_change || rl_change;
 	if (!change && !icon_change)
@@ -633,7 +543,7 @@ static enum at_err update_tx(void *arg)
 			goto out;
 	}
 	if ((exp_change || nb_change || ips_change || rl_change) &&
-	    (rc = write_restrictions(dom, j->id, exp, nb, ips, rl)))
+	    (rc = at_token_write_restrictions(dom, j->id, exp, nb, ips, rl)))
 		goto out;
 	if (mods_change) {
 		struct at_db_param p = AT_DB_P_STR(j->id);
@@ -648,7 +558,7 @@ static enum at_err update_tx(void *arg)
 				goto out;
 		}
 	}
-	return at_dom_db_failed(dom, audit_change(dom, j->id, AT_TEV_UPDATED, &before, changes,
+	return at_dom_db_failed(dom, at_token_audit_change(dom, j->id, AT_TEV_UPDATED, &before, changes,
 						  nchanges));
 out:
 	at_buf_release(&before);
@@ -659,212 +569,9 @@ enum at_err at_token_update(const struct at_dom *dom, const char *id,
 			    const struct at_token_body *body, bool valid,
 			    const struct at_rev_cond *expect)
 {
-	struct change_job init = { .body = body, .valid = valid };
+	struct at_token_job init = { .body = body, .valid = valid };
 
-	return change_run(dom, id, expect, &init, update_tx);
-}
-
-static enum at_err state_tx(void *arg)
-{
-	static const enum at_stmt stmts[] = { AT_STMT_TOKEN_ENABLE, AT_STMT_TOKEN_DISABLE,
-					      AT_STMT_TOKEN_DELETE };
-	static const enum at_token_audit_event events[] = { AT_TEV_ENABLED, AT_TEV_DISABLED,
-							    AT_TEV_DELETED };
-	struct change_job *j = arg;
-	const struct at_dom *dom = j->dom;
-	char exp[AT_DATETIME_TEXT];
-	struct at_token scratch;
-	struct at_buf before;
-	uint64_t affected = 0;
-	enum at_stmt stmt = stmts[j->change];
-	long long max = 0;
-	enum at_err rc;
-
-	at_token_release(&j->t);
-	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
-		return rc;
-	/* an expired token comes back only with a new expiry */
-	if (j->change == AT_TOKEN_ENABLE && !j->t.expiry_passed && strcmp(j->t.status, "Disabled")) {
-		at_problem_detail(dom->problem, "The token is already Active.");
-		return AT_ERR_CONFLICT;
-	}
-	if (j->change == AT_TOKEN_ENABLE && j->t.expiry_passed && !j->expires_ms) {
-		at_problem_detail(dom->problem, "The token has expired; enable it with a new "
-				  "expiresAt.");
-		return AT_ERR_CONFLICT;
-	}
-	if (j->change == AT_TOKEN_ENABLE && j->expires_ms) {
-		if ((rc = account_lifetime(dom, j->t.account.id, &max)))
-			return rc;
-		if (!within_lifetime(dom, max, j->expires_ms, true) ||
-		    !valid_window(dom, at_token_time_ms(j->t.not_before), j->expires_ms))
-			return AT_ERR_INVALID;
-		stmt = AT_STMT_TOKEN_ENABLE_UNTIL;
-	}
-	if (j->change == AT_TOKEN_DISABLE && strcmp(j->t.status, "Active")) {
-		at_problem_detail(dom->problem, "The token is already Disabled.");
-		return AT_ERR_CONFLICT;
-	}
-	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
-		return at_dom_db_failed(dom, rc);
-	if (stmt == AT_STMT_TOKEN_ENABLE_UNTIL) {
-		struct at_db_param p[] = { time_param(j->expires_ms, exp),
-					   AT_DB_P_STR(dom->actor->id),
-					   AT_DB_P_STR(dom->actor->name), AT_DB_P_STR(j->id) };
-
-		if ((rc = at_db_exec(dom->db, stmt, p, 4, &affected)))
-			goto out;
-	} else {
-		struct at_db_param p[] = { AT_DB_P_STR(dom->actor->id),
-					   AT_DB_P_STR(dom->actor->name), AT_DB_P_STR(j->id) };
-
-		if ((rc = at_db_exec(dom->db, stmt, p, 3, &affected)))
-			goto out;
-	}
-	if (affected != 1) {
-		rc = AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
-		goto out;
-	}
-	if (j->change == AT_TOKEN_DELETE) {
-		struct at_db_param p = AT_DB_P_STR(j->t.account.id);
-
-		if ((rc = at_db_exec(dom->db, AT_STMT_TOKEN_COUNT_DROP, &p, 1, NULL)))
-			goto out;
-	}
-	return at_dom_db_failed(dom, audit_change(dom, j->id, events[j->change], &before,
-						  NULL, 0));
-out:
-	at_buf_release(&before);
-	return at_dom_db_failed(dom, rc);
-}
-
-enum at_err at_token_set_state(const struct at_dom *dom, const char *id,
-			       enum at_token_state_change change,
-			       const struct at_rev_cond *expect)
-{
-	struct change_job init = { .change = change };
-
-	return change_run(dom, id, expect, &init, state_tx);
-}
-
-/* bulk actions: the same rules, in the bulk's one transaction */
-enum at_err at_token_set_state_in(const struct at_dom *dom, const char *id,
-				  enum at_token_state_change change)
-{
-	struct change_job init = { .change = change };
-
-	return job_run(dom, id, NULL, &init, state_tx, false);
-}
-
-enum at_err at_token_enable(const struct at_dom *dom, const char *id, int64_t expires_ms,
-			    const struct at_rev_cond *expect)
-{
-	struct change_job init = { .change = AT_TOKEN_ENABLE, .expires_ms = expires_ms };
-
-	return change_run(dom, id, expect, &init, state_tx);
-}
-
-/* ---- rotation ------------------------------------------------------------- */
-
-struct rotate_job {
-	const struct at_dom *dom;
-	const char *id;
-	const struct at_rev_cond *expect;
-	int64_t overlap;
-	bool valid;
-	char *value;
-	struct at_token t;
-};
-
-static enum at_err rotate_tx(void *arg)
-{
-	struct rotate_job *j = arg;
-	const struct at_dom *dom = j->dom;
-	unsigned char hash[AT_HASH_LEN], sealed[AT_SEALED_LEN];
-	bool seal = dom->settings->reveal == AT_REVEAL_ALLOW;
-	char overlap[AT_DURATION_TEXT], until[32];
-	struct at_token_note note = { NULL, NULL, 0, overlap, until };
-	struct at_token scratch;
-	struct at_buf before;
-	uint64_t affected = 0;
-	unsigned key_id = 0;
-	enum at_err rc;
-
-	at_token_release(&j->t);
-	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
-		return rc;
-	if (!j->valid)
-		return AT_ERR_INVALID;
-	if (j->overlap > dom->settings->max_rotation_overlap) {
-		char max[AT_DURATION_TEXT];
-
-		if (!at_iso_duration_format(dom->settings->max_rotation_overlap, max))
-			at_strlcpy(max, "?", sizeof(max));
-		at_problem_field(dom->problem, "overlap", "The overlap may be at most %s.", max);
-		return AT_ERR_INVALID;
-	}
-	if (!at_iso_duration_format(j->overlap, overlap))
-		return AT_ERR_INTERNAL;
-	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
-		return at_dom_db_failed(dom, rc);
-	note.before = &before;
-	/* a value the id cannot have had before: 58 random characters */
-	at_token_value_make(j->id, j->value);
-	at_token_hash(dom->keys, j->value, AT_TOKEN_VALUE_LEN, hash);
-	if (seal && (rc = at_token_seal(dom->keys, j->id, j->value, sealed, &key_id)))
-		goto out;
-	{
-		struct at_db_param p[] = {
-			AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap), AT_DB_P_INT(j->overlap),
-			AT_DB_P_BLOB(hash, sizeof(hash)),
-			seal ? AT_DB_P_BLOB(sealed, sizeof(sealed)) : AT_DB_P_NULL(),
-			seal ? AT_DB_P_INT(key_id) : AT_DB_P_NULL(),
-			AT_DB_P_STR(dom->actor->id), AT_DB_P_STR(dom->actor->name),
-			AT_DB_P_STR(j->id),
-		};
-
-		if ((rc = at_db_exec(dom->db, AT_STMT_TOKEN_ROTATE, p, sizeof(p) / sizeof(p[0]),
-				     &affected)))
-			goto out;
-	}
-	if (affected != 1) {
-		rc = AT_ERR_INTERNAL;	/* the row is locked: cannot happen */
-		goto out;
-	}
-	/* the replaced value stops at rotated_at + overlap, as stored */
-	if ((rc = at_token_read_any(dom, j->id, &scratch)))
-		goto out;
-	if (!at_time_iso(scratch.prev_valid_until[0] ? scratch.prev_valid_until
-						     : scratch.events[AT_TOKEN_ROTATED].at,
-			 until, sizeof(until))) {
-		rc = AT_ERR_INTERNAL;
-		goto out;
-	}
-	rc = at_token_audit(dom, j->id, AT_TEV_ROTATED, &note);
-out:
-	at_buf_release(&before);
-	at_wipe(hash, sizeof(hash));
-	at_wipe(sealed, sizeof(sealed));
-	return at_dom_db_failed(dom, rc);
-}
-
-enum at_err at_token_rotate(const struct at_dom *dom, const char *id, int64_t overlap,
-			    bool valid, const struct at_rev_cond *expect, char *value)
-{
-	struct rotate_job *j;
-	enum at_err rc;
-
-	j = malloc(sizeof(*j));
-	if (!j)
-		return AT_ERR_NOMEM;
-	*j = (struct rotate_job){ .dom = dom, .id = id, .expect = expect, .overlap = overlap,
-				  .valid = valid, .value = value };
-	rc = at_db_transact(dom->db, rotate_tx, j);
-	at_token_release(&j->t);
-	free(j);
-	if (rc)
-		at_wipe(value, AT_TOKEN_VALUE_LEN + 1);
-	return at_dom_db_failed(dom, rc);
+	return at_token_change_run(dom, id, expect, &init, update_tx);
 }
 
 /* ---- icon --------------------------------------------------------------- */
@@ -872,14 +579,14 @@ enum at_err at_token_rotate(const struct at_dom *dom, const char *id, int64_t ov
 static enum at_err icon_tx(void *arg)
 {
 	static const char *const changes[] = { "icon" };
-	struct change_job *j = arg;
+	struct at_token_job *j = arg;
 	const struct at_dom *dom = j->dom;
 	struct at_token scratch;
 	struct at_buf before;
 	enum at_err rc;
 
 	at_token_release(&j->t);
-	if ((rc = lock_token(dom, j->id, j->expect, &j->t)))
+	if ((rc = at_token_lock(dom, j->id, j->expect, &j->t)))
 		return rc;
 	if ((rc = at_token_document(dom, j->id, &before, &scratch)))
 		return at_dom_db_failed(dom, rc);
@@ -895,15 +602,16 @@ static enum at_err icon_tx(void *arg)
 			return at_dom_db_failed(dom, rc);
 		}
 	}
-	return at_dom_db_failed(dom, audit_change(dom, j->id, AT_TEV_UPDATED, &before, changes, 1));
+	return at_dom_db_failed(dom, at_token_audit_change(dom, j->id, AT_TEV_UPDATED, &before,
+							   changes, 1));
 }
 
 enum at_err at_token_icon_set(const struct at_dom *dom, const char *id, const char *type,
 			      const void *data, size_t len, const struct at_rev_cond *expect)
 {
-	struct change_job init = { .icon_type = type, .icon = data, .icon_len = len };
+	struct at_token_job init = { .icon_type = type, .icon = data, .icon_len = len };
 
-	return change_run(dom, id, expect, &init, icon_tx);
+	return at_token_change_run(dom, id, expect, &init, icon_tx);
 }
 
 enum at_err at_token_icon_get(const struct at_dom *dom, const char *id, struct at_buf *out,
@@ -988,7 +696,7 @@ enum at_err at_token_strip_module(const struct at_dom *dom, const char *account_
 			at_buf_release(&before);
 			break;
 		}
-		if ((rc = audit_change(dom, ids[i], AT_TEV_UPDATED, &before, changes, 1)))
+		if ((rc = at_token_audit_change(dom, ids[i], AT_TEV_UPDATED, &before, changes, 1)))
 			break;
 		(*changed)++;
 	}

@@ -33,8 +33,9 @@ BASE_NAMES = ("buf err text log settings inifile crypto keyfile keyset config "
 # .c files by name -> layer
 SOURCES = table([
     (BASE_NAMES, BASE),
-    ("domain auth token_store token_audit token_reveal token_body token_render "
-     "token_cache token_usage token_bulk icon audit_chain audit_render confine", DOMAIN),
+    ("domain auth token_store token_state token_rotate token_audit token_reveal "
+     "token_body token_render token_cache token_usage token_bulk icon audit_chain "
+     "audit_render confine", DOMAIN),
     ("reply list health modules verify tokens audit", HANDLERS),
     ("router", ROUTER),
     ("front main ctl ctl_tokens ctl_keys ctl_catalog", TOP),
@@ -43,8 +44,8 @@ SOURCES = table([
 # types; audit.c and tokens.c are the HTTP handlers over them)
 HEADERS = table([
     (BASE_NAMES, BASE),
-    ("domain auth tokens token_store token_cache token_bulk audit audit_render confine",
-     DOMAIN),
+    ("domain auth tokens token_store token_store_int token_cache token_bulk audit "
+     "audit_render confine", DOMAIN),
     ("ctx handlers list", HANDLERS),
     ("router", ROUTER),
     ("front ctl", TOP),
