@@ -84,6 +84,11 @@ function problem(int $status, ?string $detail = null, array $errors = []): never
 		$body['errors'] = $errors;
 	}
 	http_response_code($status);
+	/* nginx answers verify's refusals itself and pastes this detail
+	 * into its body, as apitokend's router passes it */
+	if (defined('VERIFY') && ($status === 401 || $status === 403)) {
+		header('X-Problem-Detail: ' . $body['detail']);
+	}
 	if ($status === 401) {
 		header('WWW-Authenticate: Bearer');
 	} elseif ($status === 503) {
@@ -146,6 +151,38 @@ function token_ok(string $value, array $rows): bool
 	       $r['status'] === 'Active' && $r['name'] !== null &&
 	       $r['account_status'] === 'Active' &&
 	       in_array($r['account_type'], ['Client', 'Vendor', 'Operations'], true);
+}
+
+/* Whether the client address is in a stored allowlist (canonical
+ * entries "addr" or "addr/len" joined by ','), with PHP's inet_pton as
+ * apitokend reads them with the C library's.  An IPv4-mapped IPv6 client
+ * (::ffff:10.0.0.1) is the IPv4 client it maps. */
+function address_allowed(string $list, ?string $client): bool
+{
+	$a = $client === null ? false : @inet_pton($client);
+	if ($a === false) {
+		return false;
+	}
+	if (strlen($a) === 16 && strncmp($a, str_repeat("\0", 10) . "\xff\xff", 12) === 0) {
+		$a = substr($a, 12);
+	}
+	foreach (explode(',', $list) as $e) {
+		$slash = strpos($e, '/');
+		$net = @inet_pton($slash === false ? $e : substr($e, 0, $slash));
+		if ($net === false || strlen($net) !== strlen($a)) {
+			continue;
+		}
+		$bits = $slash === false ? 8 * strlen($net) : (int)substr($e, $slash + 1);
+		$whole = intdiv($bits, 8);
+		if (strncmp($net, $a, $whole) !== 0) {
+			continue;
+		}
+		$rest = $bits % 8;
+		if ($rest === 0 || ((ord($net[$whole]) ^ ord($a[$whole])) & (0xff << (8 - $rest)) & 0xff) === 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The caller's module ids, sorted, without repeats, the lowest 64. */

@@ -76,9 +76,23 @@ function token_json(array $r): array
 	if ($r['has_icon']) {
 		$t['icon'] = '/public/v1/accounts/api-tokens/' . $r['id'] . '/icon';
 	}
-	$t['status'] = $r['status'];
+	/* Expired is derived: an Active token past its expiry */
+	$t['status'] = $r['status'] === 'Active' && $r['expired'] ? 'Expired' : $r['status'];
 	if ($r['last_access_at'] !== null) {
 		$t['lastAccessAt'] = iso_time($r['last_access_at']);
+	}
+	/* the restrictions, each left out when the token has none */
+	if ($r['expires_at'] !== null) {
+		$t['expiresAt'] = iso_time($r['expires_at']);
+	}
+	if ($r['not_before'] !== null) {
+		$t['notBefore'] = iso_time($r['not_before']);
+	}
+	if (($r['allowed_ips'] ?? '') !== '') {
+		$t['allowedIps'] = explode(',', $r['allowed_ips']);
+	}
+	if ($r['rate_limit'] !== null && (int)$r['rate_limit'] > 0) {
+		$t['rateLimit'] = (int)$r['rate_limit'];
 	}
 	$t['account'] = [
 		'id' => $r['account_id'], 'name' => $r['account_name'],
@@ -89,6 +103,8 @@ function token_json(array $r): array
 }
 
 const COLUMNS = "t.id, t.name, t.description, t.status, t.has_icon, t.last_access_at, t.revision,
+	t.expires_at, t.not_before, t.allowed_ips, t.rate_limit,
+	t.expires_at IS NOT NULL AND t.expires_at <= UTC_TIMESTAMP(3) AS expired,
 	a.id AS account_id, a.name AS account_name, a.type AS account_type,
 	a.status AS account_status";
 

@@ -9,6 +9,7 @@
  */
 declare(strict_types=1);
 
+const VERIFY = true;
 require __DIR__ . '/lib.php';
 
 /* The decoded path of the original request, or null when it could mean
@@ -60,6 +61,9 @@ try {
 	 * one query: a row per path */
 	$st = $db->prepare("SELECT t.status, t.secret_hash, t.name,
 			a.id AS account_id, a.type AS account_type, a.status AS account_status,
+			t.expires_at IS NOT NULL AND t.expires_at <= UTC_TIMESTAMP(3) AS expired,
+			t.not_before IS NOT NULL AND t.not_before > UTC_TIMESTAMP(3) AS early,
+			t.allowed_ips, t.rate_limit,
 			t.last_access_at IS NULL
 				OR t.last_access_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE AS stale,
 			tm.module_id, mp.path_prefix
@@ -76,6 +80,19 @@ try {
 
 if (!token_ok($value, $rows)) {
 	problem(401);
+}
+/* the restrictions of a token whose secret was right, in apitokend's
+ * order: the validity window, then the client address */
+if ($rows[0]['expired']) {
+	problem(401, 'The token has expired.');
+}
+if ($rows[0]['early']) {
+	problem(401, 'The token is not valid yet.');
+}
+$ips = $rows[0]['allowed_ips'];
+if ($ips !== null && $ips !== '' &&
+    !address_allowed($ips, $_SERVER['ORIGINAL_REMOTE_ADDR'] ?? $_SERVER['REMOTE_ADDR'] ?? null)) {
+	problem(403, 'The client address is not allowed to use this token.');
 }
 if ($path === null) {
 	problem(403, 'The request path is not in canonical form.');
@@ -98,6 +115,10 @@ header('X-Token-Id: ' . $id);
 header('X-Account-Id: ' . $rows[0]['account_id']);
 header('X-Account-Type: ' . $rows[0]['account_type']);
 header('X-Token-Modules: ' . implode(',', module_ids($rows)));
+/* nginx's limit_req zone of this tier (absent: no limit) */
+if ($rows[0]['rate_limit'] !== null && (int)$rows[0]['rate_limit'] > 0) {
+	header('X-Token-Rate-Limit: ' . $rows[0]['rate_limit']);
+}
 
 try {
 	touch_later($db, $id, $rows);
