@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "fake_db.h"
 
 #define MAX_STEPS 128
@@ -297,4 +299,31 @@ enum at_err at_db_run_script(struct at_db *db, const char *sql, size_t len, char
 {
 	fail_msg("at_db_run_script is not scripted in unit tests");
 	return AT_ERR_INTERNAL;
+}
+
+/* ---- key files for the tests that use this database ---------------------- */
+
+static char keys_dir[64], keys_file[128];
+
+int fake_keys_make(const char *prog, struct at_keys **keys)
+{
+	char err[256];
+
+	snprintf(keys_dir, sizeof(keys_dir), "/tmp/%s.XXXXXX", prog);
+	if (!mkdtemp(keys_dir))
+		return -1;
+	snprintf(keys_file, sizeof(keys_file), "%s/keys", keys_dir);
+	if (at_keys_generate(keys_file, err, sizeof(err)) ||
+	    at_keys_load(keys, keys_file, err, sizeof(err)))
+		return -1;
+	return 0;
+}
+
+void fake_keys_free(struct at_keys *keys)
+{
+	at_keys_free(keys);
+	if (keys_file[0])
+		unlink(keys_file);
+	if (keys_dir[0])
+		rmdir(keys_dir);
 }

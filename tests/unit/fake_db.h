@@ -61,6 +61,13 @@ void fake_row(struct fake_step *s, size_t ncols, const struct fake_cell *cells);
 
 /* Every scripted statement ran. */
 void fake_db_assert_done(void);
+
+struct at_keys;
+/* A fresh key file in a temporary directory named after prog, loaded
+ * into *keys (the domain tests need real keys: hashes, seals); 0 or -1.
+ * fake_keys_free() frees the keys and removes both. */
+int fake_keys_make(const char *prog, struct at_keys **keys);
+void fake_keys_free(struct at_keys *keys);
 /* Statements run so far, transactions begun, committed, rolled back. */
 size_t fake_db_ran(void);
 extern unsigned fake_db_begins, fake_db_commits, fake_db_rollbacks;

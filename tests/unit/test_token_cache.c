@@ -28,23 +28,15 @@
 #define T0 1000000	/* ms: any monotonic time */
 
 static struct at_keys *keys;
-static char tmpdir[64], keyfile[128];
 static char value[AT_TOKEN_VALUE_LEN + 1];
 static unsigned char hash[AT_HASH_LEN];
 static struct at_tc_snap snap, out;
 
 static int setup(void **state UNUSED)
 {
-	char err[256];
-
 	if (at_crypto_init())
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_token_cache.XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/keys", tmpdir);
-	if (at_keys_generate(keyfile, err, sizeof(err)) ||
-	    at_keys_load(&keys, keyfile, err, sizeof(err)))
+	if (fake_keys_make("test_token_cache", &keys))
 		return -1;
 	at_token_value_make(TID, value);
 	at_token_hash(keys, value, AT_TOKEN_VALUE_LEN, hash);
@@ -53,9 +45,7 @@ static int setup(void **state UNUSED)
 
 static int teardown(void **state UNUSED)
 {
-	at_keys_free(keys);
-	unlink(keyfile);
-	rmdir(tmpdir);
+	fake_keys_free(keys);
 	return 0;
 }
 

@@ -30,7 +30,6 @@
 
 static struct at_keys *keys;
 static struct at_settings settings;
-static char tmpdir[64], keyfile[128];
 static struct at_caller actor;
 static struct at_problem problem;
 static struct at_dom dom;
@@ -45,15 +44,9 @@ static const char *row_name;	/* the name token_row gives */
 
 static int setup(void **state UNUSED)
 {
-	char err[256];
-
 	if (at_crypto_init() || at_text_init())
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_token_store.XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/keys", tmpdir);
-	if (at_keys_generate(keyfile, err, sizeof(err)) || at_keys_load(&keys, keyfile, err, sizeof(err)))
+	if (fake_keys_make("test_token_store", &keys))
 		return -1;
 	at_settings_init(&settings);
 	settings.reveal = AT_REVEAL_ALLOW;
@@ -62,9 +55,7 @@ static int setup(void **state UNUSED)
 
 static int teardown(void **state UNUSED)
 {
-	at_keys_free(keys);
-	unlink(keyfile);
-	rmdir(tmpdir);
+	fake_keys_free(keys);
 	return 0;
 }
 
