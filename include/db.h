@@ -93,6 +93,7 @@ enum at_stmt {
 	/* the verify cache: the change counter */
 	AT_STMT_TOKEN_CHANGES_GET,
 	AT_STMT_TOKEN_CHANGES_BUMP,
+	AT_STMT_TOKEN_CHANGES_BUMP_LISTS,
 	AT_STMT__MAX
 };
 

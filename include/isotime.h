@@ -64,6 +64,8 @@ size_t at_datetime_put(char *out, const struct tm *tm, char sep, unsigned long u
 
 /* The wall clock in epoch milliseconds. */
 int64_t at_iso_now_ms(void);
+/* A clock that never goes back, in milliseconds: for ages. */
+long long at_mono_now_ms(void);
 
 /* Read an ISO 8601 duration of fixed length: PnW, or PnDTnHnMnS with any
  * of the parts (at least one, in that order; T only before a time part).

@@ -67,15 +67,23 @@ long long at_tc_rows_int(const struct at_tc_rows *r, unsigned col);
 
 void at_tc_snap_clear(struct at_tc_snap *s, unsigned ncols);
 
+/* The change counters (token_changes, docs/database.md), each moved in
+ * the transaction of a change: VERIFY with every change a verify answer
+ * depends on (a token's status, secret, name or modules; an account's
+ * modules, a module's paths), LISTS with those and with every new token.
+ * AT_OK with *value; AT_ERR_DB when the row is missing. */
+enum at_changes { AT_CHANGES_VERIFY = 1, AT_CHANGES_LISTS = 2 };
+AT_MUST_CHECK enum at_err at_changes_read(struct at_db *db, enum at_changes which,
+					  long long *value);
+
 struct at_token_cache;
 
 /* A cache of up to entries tokens; entries 0: *out is NULL, no cache. */
 AT_MUST_CHECK enum at_err at_token_cache_new(struct at_token_cache **out, size_t entries);
 void at_token_cache_free(struct at_token_cache *c);
 
-/* Monotonic milliseconds: the clock the cache runs on, unless a test
- * set another one. */
-long long at_tc_now(void);
+/* The clock the cache runs on: at_mono_now_ms, unless a test set
+ * another one. */
 long long at_token_cache_now(const struct at_token_cache *c);
 void at_token_cache_set_clock(struct at_token_cache *c, long long (*now)(void));
 

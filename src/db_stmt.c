@@ -244,8 +244,10 @@ const char *const at_db_stmt_sql[AT_STMT__MAX] = {
 	/* the verify cache: one row, read by primary key at most once a
 	 * second per process, bumped in the transaction of every change an
 	 * answer of verify depends on */
-	STMT(TOKEN_CHANGES_GET) = "SELECT n FROM token_changes WHERE id = 1",
-	STMT(TOKEN_CHANGES_BUMP) = "UPDATE token_changes SET n = n + 1 WHERE id = 1",
+	/* row 1: what verify answers; row 2: what lists show (token_cache.h) */
+	STMT(TOKEN_CHANGES_GET) = "SELECT n FROM token_changes WHERE id = ?",
+	STMT(TOKEN_CHANGES_BUMP) = "UPDATE token_changes SET n = n + 1 WHERE id IN (1, 2)",
+	STMT(TOKEN_CHANGES_BUMP_LISTS) = "UPDATE token_changes SET n = n + 1 WHERE id = 2",
 };
 /* one entry per statement: with no index twice (-Woverride-init) and none
  * out of range, every slot is filled */

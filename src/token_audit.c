@@ -152,11 +152,14 @@ enum at_err at_token_audit(const struct at_dom *dom, const char *id,
 	r.user_agent = dom->origin.user_agent;
 	r.request_id = dom->origin.request_id;
 	rc = at_audit_append(dom->db, dom->keys, &r, rid);
-	/* every change of a token passes here: the change counter in the
-	 * same transaction makes every apitokend drop its cached answers
-	 * (token_cache.h).  A reveal changes nothing verify answers, and a
-	 * new token cannot be in any cache. */
-	if (!rc && ev != AT_TEV_REVEALED && ev != AT_TEV_CREATED)
+	/* every change of a token passes here: the change counters in the
+	 * same transaction make every apitokend drop its cached answers
+	 * (token_cache.h, page_cache.h).  A reveal changes nothing verify
+	 * answers or lists show; a new token is in no verify answer, only
+	 * in lists. */
+	if (!rc && ev == AT_TEV_CREATED)
+		rc = at_db_exec(dom->db, AT_STMT_TOKEN_CHANGES_BUMP_LISTS, NULL, 0, NULL);
+	else if (!rc && ev != AT_TEV_REVEALED)
 		rc = at_db_exec(dom->db, AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0, NULL);
 out:
 	at_buf_release(&docs);

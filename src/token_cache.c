@@ -3,8 +3,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "isotime.h"
 #include "log.h"
 #include "token_cache.h"
 
@@ -133,14 +133,6 @@ struct at_token_cache {
 	long long (*now)(void);
 };
 
-long long at_tc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum at_err at_token_cache_new(struct at_token_cache **out, size_t entries)
 {
 	struct at_token_cache *c;
@@ -161,7 +153,7 @@ enum at_err at_token_cache_new(struct at_token_cache **out, size_t entries)
 		return AT_ERR_NOMEM;
 	}
 	c->max = entries;
-	c->now = at_tc_now;
+	c->now = at_mono_now_ms;
 	*out = c;
 	return AT_OK;
 }
@@ -281,14 +273,14 @@ static struct entry *find(struct at_token_cache *c, const unsigned char *key, un
 	return NULL;
 }
 
-/* Read the counter; AT_OK with *value. */
-static enum at_err read_counter(struct at_db *db, long long *value)
+enum at_err at_changes_read(struct at_db *db, enum at_changes which, long long *value)
 {
+	struct at_db_param p = AT_DB_P_INT(which);
 	struct at_db_rows rows;
 	enum at_err rc;
 	bool more;
 
-	if ((rc = at_db_query(db, AT_STMT_TOKEN_CHANGES_GET, NULL, 0, &rows)))
+	if ((rc = at_db_query(db, AT_STMT_TOKEN_CHANGES_GET, &p, 1, &rows)))
 		return rc;
 	rc = at_db_rows_next(&rows, &more);
 	if (!rc && !more)
@@ -326,7 +318,7 @@ bool at_token_cache_usable(struct at_token_cache *c, struct at_db *db, long long
 		atomic_store(&c->checking, false);
 		return true;
 	}
-	rc = read_counter(db, &value);
+	rc = at_changes_read(db, AT_CHANGES_VERIFY, &value);
 	pthread_mutex_lock(&c->lock);
 	if (!rc) {
 		if (!c->known || value != c->counter)

@@ -123,7 +123,8 @@ INSERT IGNORE INTO account_modules (account_id, module_id) VALUES ('{acc}', '{AM
 
 def load_fillers(stack, acc, n, prefix, name="filler"):
     """n Active tokens named '<name> i' in acc, straight into the tables,
-    and the account's counters as they now truly are."""
+    the account's counters as they now truly are, and the change counters
+    moved, as a change by hand must (docs/database.md)."""
     sql(stack, f"""
 INSERT INTO tokens (id, account_id, name, status, secret_hash, has_icon, revision,
 	created_at, created_by_id, created_by_name)
@@ -133,6 +134,7 @@ SELECT CONCAT('TKN-{prefix}', LPAD(seq DIV 10000, 2, '0'), '-', LPAD(seq MOD 100
 FROM seq_1_to_{n};
 REPLACE INTO account_token_counts (account_id, tokens, tokens_all)
 SELECT '{acc}', SUM(status <> 'Deleted'), COUNT(*) FROM tokens WHERE account_id = '{acc}';
+UPDATE token_changes SET n = n + 1 WHERE id IN (1, 2);
 """)
 
 

@@ -130,8 +130,9 @@ static void expect_document(const char *id, const char *status, const char *revi
 	fake_expect_query(AT_STMT_TOKEN_MODULES, p, 1);
 }
 
-/* at_audit_append's statements and, for a change of an existing token,
- * the change counter's bump; returns the insert, to look at. */
+/* at_audit_append's statements and the change counters' bump: both for
+ * a change of an existing token, the lists' alone for a new one; returns
+ * the insert, to look at. */
 static struct fake_step *expect_audit(bool change)
 {
 	struct fake_cell head[3] = { { "4", 0 }, { (const char *)zero_hash, AT_HASH_LEN },
@@ -142,8 +143,8 @@ static struct fake_step *expect_audit(bool change)
 	fake_row(fake_expect_query(AT_STMT_AUDIT_HEAD_LOCK, NULL, 0), 3, head);
 	ins = fake_expect_exec(AT_STMT_AUDIT_INSERT, NULL, 0);
 	fake_expect_exec(AT_STMT_AUDIT_HEAD_SET, NULL, 0);
-	if (change)
-		fake_expect_exec(AT_STMT_TOKEN_CHANGES_BUMP, NULL, 0);
+	fake_expect_exec(change ? AT_STMT_TOKEN_CHANGES_BUMP : AT_STMT_TOKEN_CHANGES_BUMP_LISTS,
+			 NULL, 0);
 	return ins;
 }
 
