@@ -38,6 +38,8 @@ struct at_ctx {
 	struct at_keys *_Atomic *keyring;
 	/* the process's verified tokens, shared by the workers (NULL: none) */
 	struct at_token_cache *cache;
+	/* the process's list pages, shared by the workers (NULL: none) */
+	struct at_page_cache *pages;
 
 	/* per request */
 	struct at_request *req;

@@ -32,6 +32,9 @@ struct at_list_spec {
 	/* one element of data, written with w (key NULL) */
 	enum at_err (*write)(struct at_ctx *ctx, const struct at_db_rows *rows,
 			     const struct at_rql_query *q, struct at_jw *w);
+	/* pages may come from ctx->pages (page_cache.h): nothing they show
+	 * changes through a GET but what may lag by the cache's second */
+	bool cached;
 };
 
 AT_MUST_CHECK enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec);

@@ -54,6 +54,7 @@ struct at_settings {
 	enum at_log_level log_level;
 	char log_file[PATH_MAX];	/* "": stderr; "syslog"; or a file path */
 	unsigned verify_cache_entries;	/* tokens the verify cache keeps; 0: none */
+	size_t list_cache_size;		/* bytes of list pages kept; 0: none */
 
 	/* [security] */
 	char key_file[PATH_MAX];

@@ -5,10 +5,13 @@
 
 #include "json.h"
 #include "list.h"
+#include "page_cache.h"
 #include "rql.h"
+#include "token_cache.h"
 
 #define LIST_MAX_PARAMS 300
 #define LIST_LEAD_MAX 4
+#define LIST_KEY_MAX 16384
 
 static enum at_err list_total(struct at_ctx *ctx, const struct at_list_spec *spec,
 			      const struct at_rql_query *q, const struct at_db_param *p,
@@ -87,23 +90,70 @@ static enum at_err list_write(struct at_ctx *ctx, const struct at_list_spec *spe
 	return at_jw_finish(&w);
 }
 
+/* What decides a page: its statements, the caller's scope and the query
+ * string as sent, each counted so that no two differ only in where one
+ * ends.  AT_ERR_TOO_LARGE: a query too long to be worth keeping. */
+static enum at_err page_key(const struct at_list_spec *spec, const char *query,
+			    struct at_buf *key)
+{
+	enum at_err rc;
+	size_t i;
+
+	rc = at_buf_printf(key, "%d,%d,%zu;", (int)spec->plan.list_tpl, (int)spec->plan.count_tpl,
+			   spec->plan.nscope);
+	for (i = 0; !rc && i < spec->plan.nscope; i++) {
+		const struct at_db_param *sp = &spec->plan.scope[i];
+
+		if (sp->type == AT_DB_STR || sp->type == AT_DB_BLOB) {
+			if (!(rc = at_buf_printf(key, "%d:%zu:", (int)sp->type, sp->len)))
+				rc = at_buf_append(key, sp->s, sp->len);
+		} else {
+			rc = at_buf_printf(key, "%d:%lld;", (int)sp->type, sp->i);
+		}
+	}
+	if (!rc)
+		rc = at_buf_printf(key, ";%s", query ? query : "");
+	return rc;
+}
+
 enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 {
 	struct at_db_param p[LIST_MAX_PARAMS];
 	struct at_db_rows rows;
 	struct at_rql_query q;
-	long long total = 0;
-	bool more = false, counted = false;
+	struct at_buf key;
+	struct at_jw w;
+	long long total = 0, now = 0, version = 0;
+	bool more = false, counted = false, hit, keep = false;
 	enum at_err rc;
 	size_t n;
 
 	memset(&rows, 0, sizeof(rows));
+	at_buf_init(&key, LIST_KEY_MAX);
 	at_rql_init(&q);
 	rc = at_rql_parse(&q, spec->res, ctx->req->query);
 	if (rc == AT_ERR_INVALID)
 		at_problem_field(&ctx->problem, q.error.key, "%s", q.error.message);
 	if (rc || (spec->check && (rc = spec->check(ctx, &q))))
 		goto out;
+	/* only a query that parsed and passed its checks is looked up (a
+	 * page is kept only when it was answered), and only at the version
+	 * the counter gives now, read before the page's own statement */
+	if (spec->cached && ctx->pages && !page_key(spec, ctx->req->query, &key)) {
+		rc = at_changes_read(ctx->db, AT_CHANGES_LISTS, &version);
+		if (rc && rc != AT_ERR_DB)
+			goto out;
+		/* a counter row gone: answered without the cache */
+		keep = !rc;
+		rc = AT_OK;
+	}
+	if (keep) {
+		now = at_page_cache_now(ctx->pages);
+		at_reply_begin(ctx, 200, &w);
+		if ((rc = at_page_cache_get(ctx->pages, key.data, key.len, now, version,
+					    &ctx->resp->body, &hit)) || hit)
+			goto out;
+	}
 	if (2 * spec->plan.nscope + q.nparams + 2 + LIST_LEAD_MAX > LIST_MAX_PARAMS) {
 		rc = AT_ERR_INTERNAL;
 		goto out;
@@ -130,7 +180,11 @@ enum at_err at_list_reply(struct at_ctx *ctx, const struct at_list_spec *spec)
 			goto out;
 	}
 	rc = list_write(ctx, spec, &q, &rows, more, total);
+	if (!rc && keep)
+		at_page_cache_put(ctx->pages, key.data, key.len, now, version,
+				  ctx->resp->body.data, ctx->resp->body.len);
 out:
+	at_buf_release(&key);
 	at_db_rows_release(&rows);
 	at_rql_release(&q);
 	return at_db_failed(ctx, rc);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "router.h"
 #include "settings.h"
+#include "page_cache.h"
 #include "token_cache.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/apitokend/apitokend.ini"
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 	struct at_settings settings;
 	struct at_keys *keys = NULL;
 	struct at_token_cache *cache = NULL;
+	struct at_page_cache *pages = NULL;
 	static struct keyring kr;
 	struct worker *workers = NULL;
 	bool check_only = false;
@@ -172,7 +174,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (at_token_cache_new(&cache, settings.verify_cache_entries)) {
+	if (at_token_cache_new(&cache, settings.verify_cache_entries) ||
+	    at_page_cache_new(&pages, settings.list_cache_size)) {
 		fprintf(stderr, "apitokend: out of memory\n");
 		goto out;
 	}
@@ -189,6 +192,7 @@ int main(int argc, char **argv)
 		w->ctx.keys = keys;
 		w->ctx.keyring = &kr.current;
 		w->ctx.cache = cache;
+		w->ctx.pages = pages;
 		if (at_db_open(&w->ctx.db, &settings)) {
 			fprintf(stderr, "apitokend: out of memory\n");
 			goto out;
@@ -208,6 +212,9 @@ int main(int argc, char **argv)
 	if (cache)
 		at_log_info("verify cache: %u tokens, at most %zu KiB", settings.verify_cache_entries,
 			    (settings.verify_cache_entries * at_token_cache_entry_max() + 1023) / 1024);
+	if (pages)
+		at_log_info("list cache: at most %d pages and %zu KiB, each served for %d ms",
+			    AT_PC_SLOTS, (settings.list_cache_size + 1023) / 1024, AT_PC_MAX_AGE_MS);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))
@@ -231,6 +238,7 @@ out:
 		at_log_info("apitokend stopped");
 	}
 	at_token_cache_free(cache);
+	at_page_cache_free(pages);
 	while (kr.n)
 		at_keys_free(kr.all[--kr.n]);
 	if (fd > 0)

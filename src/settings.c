@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	NUM("server", "log_level", K_LOGLEVEL, log_level, 0, 0),
 	STR("server", "log_file", log_file),
 	NUM("server", "verify_cache_entries", K_UINT, verify_cache_entries, 0, 1000000),
+	NUM("server", "list_cache_size", K_SIZE, list_cache_size, 0, 1ULL << 30),
 	STR("security", "key_file", key_file),
 	NUM("security", "trust_remote_user", K_BOOL, trust_remote_user, 0, 0),
 	NUM("security", "reveal", K_REVEAL, reveal, 0, 0),
@@ -70,6 +71,7 @@ void at_settings_init(struct at_settings *s)
 	s->workers = 4;
 	s->log_level = AT_LOG_INFO;
 	s->verify_cache_entries = 10000;
+	s->list_cache_size = 4 << 20;
 	at_strlcpy(s->key_file, SYSCONFDIR "/apitokend/keys", sizeof(s->key_file));
 	s->trust_remote_user = false;
 	s->reveal = AT_REVEAL_ALLOW;

@@ -239,6 +239,7 @@ enum at_err at_tokens_list(struct at_ctx *ctx)
 		.check = list_check,
 		.write = list_write,
 		.lead = page_lead,
+		.cached = true,
 	};
 
 	return at_list_reply_confined(ctx, &spec, &all, &own);

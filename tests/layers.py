@@ -28,7 +28,7 @@ def table(rows):
 
 
 BASE_NAMES = ("buf err text log settings inifile crypto keyfile keyset config "
-              "db db_impl db_stmt db_rows db_columns json ipnet isotime ratelimit "
+              "db db_impl db_stmt db_rows db_columns json ipnet isotime ratelimit page_cache "
               "migrate http problem rql rql_int rql_parse rql_sql rql_tokens rql_audit")
 # .c files by name -> layer
 SOURCES = table([

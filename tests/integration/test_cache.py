@@ -9,8 +9,14 @@ verify it again after that.  The test polls: it asserts that the refusal
 comes, with the bound (and a margin for a loaded machine) as the limit,
 never a tighter timing.
 
+The list cache (page_cache.h) is held to a stricter rule: B's kept pages
+must show a change made through A, or by hand with the change counter,
+on B's very next list, with no wait at all; and a page kept for one
+account's caller is never another account's answer.
+
 On a stack of its own: module remove takes a module from an account."""
 
+import json
 import os
 import subprocess
 import threading
@@ -19,6 +25,7 @@ import unittest
 
 import fcgi
 from stack import ROOT, OwnStack, free_port
+from test_bulk import sql
 from test_deploy import Daemon, wait_for
 from test_tokens import PLATFORM, token_id
 
@@ -80,6 +87,13 @@ class TwoInstances(OwnStack, unittest.TestCase):
             return fcgi.read_response(sock).status
         finally:
             sock.close()
+
+    def list_on_b(self, query, token=None):
+        """The page B answers for the token list with query."""
+        r = fcgi.request(("127.0.0.1", self.port), "GET", f"{PLATFORM}?{query}",
+                         token=token or self.admin)
+        self.assertEqual(r.status, 200, r.body)
+        return json.loads(r.body)
 
     def via_a(self, method, path, body=None):
         st, _, b = self.stack.request(method, path, body, token=self.admin)
@@ -189,6 +203,48 @@ class TwoInstances(OwnStack, unittest.TestCase):
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
         self.refused_within_bound(tok, remove, {403})
+
+    def test_5_lists_on_b_follow_changes_made_elsewhere(self):
+        query = "limit=5"	# the first page, newest first, as a settings page asks
+        names = lambda page: [t["name"] for t in page["data"]]
+        first = self.list_on_b(query)
+        # B answers the same page again, whether from memory or not
+        self.assertEqual(self.list_on_b(query), first)
+        total = first["$meta"]["pagination"]["total"]
+
+        # a create through A: on B's next list, with no wait
+        st, made = self.via_a("POST", PLATFORM, {"name": "listed on B"})
+        self.assertEqual(st, 201, made)
+        path = f"{PLATFORM}/{made['id']}"
+        page = self.list_on_b(query)
+        self.assertEqual(page["data"][0]["id"], made["id"], names(page))
+        self.assertEqual(page["$meta"]["pagination"]["total"], total + 1)
+
+        # an edit and a disable through A
+        st, b = self.via_a("PUT", path, {"name": "renamed through A"})
+        self.assertEqual(st, 200, b)
+        self.assertEqual(names(self.list_on_b(query))[0], "renamed through A")
+        self.assertEqual(self.via_a("POST", f"{path}/disable")[0], 200)
+        self.assertEqual(self.list_on_b(query)["data"][0]["status"], "Disabled")
+
+        # by hand, with the counter as docs/database.md asks
+        self.list_on_b(query)
+        sql(self.stack, f"UPDATE tokens SET name = 'renamed by hand' WHERE id = '{made['id']}';"
+                        " UPDATE token_changes SET n = n + 1 WHERE id IN (1, 2);")
+        self.assertEqual(names(self.list_on_b(query))[0], "renamed by hand")
+
+        # another account's caller, the same query: its own page, not this one
+        vendor = self.stack.env["APITOKEND_VENDOR_ADMIN_TOKEN"]
+        other = self.list_on_b(query, token=vendor)
+        accounts = {t["account"]["id"] for t in other["data"]}
+        self.assertTrue(accounts, other)
+        self.assertNotIn(self.account, accounts)
+
+        # a delete through A: gone from B's next list
+        self.assertEqual(self.via_a("DELETE", path)[0], 204)
+        page = self.list_on_b(query)
+        self.assertNotIn(made["id"], [t["id"] for t in page["data"]])
+        self.assertEqual(page["$meta"]["pagination"]["total"], total)
 
 
 if __name__ == "__main__":
