@@ -57,21 +57,20 @@ static bool all_zero(const char *s, size_t n)
 /* W3C trace context: keep the caller's trace id, add our own span id. */
 static void trace_id_make(char *out, const char *traceparent)
 {
-	char span[17];
-	char trace[33];
+	/* a trace id and a span id from one draw: the system's generator
+	 * is a system call a draw, and every request makes one of these */
+	char ids[2 * 24 + 1];
+	const char *trace = ids, *span = ids + 32;
 
+	at_random_hex(ids, 24);
 	if (traceparent && strlen(traceparent) >= 55 && traceparent[2] == '-' &&
 	    traceparent[35] == '-' && traceparent[52] == '-' &&
 	    is_lower_hex(traceparent, 2) && strncmp(traceparent, "ff", 2) &&
 	    is_lower_hex(traceparent + 3, 32) && !all_zero(traceparent + 3, 32) &&
-	    (traceparent[55] == '\0' || traceparent[55] == '-')) {
-		memcpy(trace, traceparent + 3, 32);
-		trace[32] = '\0';
-	} else {
-		at_random_hex(trace, 16);
-	}
-	at_random_hex(span, 8);
-	snprintf(out, AT_TRACE_ID_LEN + 1, "00-%s-%s-00", trace, span);
+	    (traceparent[55] == '\0' || traceparent[55] == '-'))
+		memcpy(ids, traceparent + 3, 32);
+	/* "%.32s": the trace id ends where the span id begins */
+	snprintf(out, AT_TRACE_ID_LEN + 1, "00-%.32s-%s-00", trace, span);
 }
 
 static const char *header(at_param_fn param, void *ud, const char *name, bool *too_long)
