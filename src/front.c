@@ -1,6 +1,5 @@
 /* front.c: FastCGI requests in, responses out.  The only user of libfcgi. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +20,12 @@
 #define LISTEN_BACKLOG 128
 #define SD_LISTEN_FDS_START 3
 
-/* Some platforms need accept() serialised; it costs nothing here.  Only
- * accept() is: a worker whose connection the web server keeps open
- * (fastcgi_keep_conn on) waits for its next request without the lock. */
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+/* No lock around FCGX_Accept_r: on Linux a blocking accept() on a shared
+ * socket wakes one waiting thread per connection, and libfcgi reads the
+ * new request's parameters inside FCGX_Accept_r, so a lock there made the
+ * workers read their requests one at a time, each handing the lock to
+ * the next through the kernel (two futex calls and a context switch a
+ * request, measured under scripts/bench). */
 static atomic_bool stopping;
 /* The listening socket is TCP: answers go out without Nagle's delay. */
 static bool listen_tcp;
@@ -238,7 +239,6 @@ void at_front_serve(int fd, struct at_ctx *base)
 	struct timespec t0;
 	struct front f;
 	int rc;
-	bool fresh;
 
 	listen_tcp = is_tcp(fd);
 	memset(&req, 0, sizeof(req));
@@ -256,14 +256,8 @@ void at_front_serve(int fd, struct at_ctx *base)
 	for (;;) {
 		/* libfcgi keeps the connection in f.rq.ipcFd when the web
 		 * server asked to keep it (FCGI_KEEP_CONN): then FCGX_Accept_r
-		 * only reads the next request from it, and must not hold the
-		 * lock others need to accept meanwhile */
-		fresh = f.rq.ipcFd < 0;
-		if (fresh)
-			pthread_mutex_lock(&accept_lock);
+		 * only reads the next request from it */
 		rc = FCGX_Accept_r(&f.rq);
-		if (fresh)
-			pthread_mutex_unlock(&accept_lock);
 		/* every time: libfcgi may have swapped a closed kept
 		 * connection for a new one inside FCGX_Accept_r */
 		if (rc >= 0 && listen_tcp)
