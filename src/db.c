@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -16,6 +15,7 @@
 #include "db.h"
 #include "db_impl.h"
 #include "db_stmt.h"
+#include "isotime.h"
 #include "log.h"
 
 /* an RQL filter of 256 nodes binds at most as many values */
@@ -97,14 +97,6 @@ enum at_err at_db_stmt_fail(struct at_db *db, MYSQL_STMT *st)
 	return db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A connection idle this long is pinged before use: the server may have
  * restarted meanwhile, and a dead connection found by a ping is replaced
  * at once, before any statement could have been half sent. */
@@ -124,7 +116,7 @@ static enum at_err db_connect(struct at_db *db)
 	/* a stuck server must not hold a worker forever */
 	unsigned io_timeout = 30;
 	my_bool off = 0;
-	long long now = now_ms();
+	long long now = at_mono_now_ms();
 
 	if (db->conn) {
 		if (now - db->last_used < DB_IDLE_PING_MS || !mysql_ping(db->conn)) {
@@ -156,7 +148,7 @@ static enum at_err db_connect(struct at_db *db)
 				s->db_socket[0] ? s->db_socket : NULL, 0)) {
 		(void)conn_fail(db);
 		db_disconnect(db);
-		if (now_ms() - now >= DB_SLOW_CONNECT_MS)
+		if (at_mono_now_ms() - now >= DB_SLOW_CONNECT_MS)
 			db->last_attempt = now;
 		/* a wrong password or database leaves the server as useless
 		 * to us as an outage does */
