@@ -41,6 +41,9 @@ bool at_id_valid(const char *s, const char *prefix, unsigned groups);
 void at_random_bytes(void *out, size_t n);
 /* Lower-case hex of n random bytes into out (2n + 1 bytes). */
 void at_random_hex(char *out, size_t n);
+/* The same for ids that must not be guessed but are no secrets (trace
+ * and span ids): from a stream of the thread's own, no system call. */
+void at_id_hex(char *out, size_t n);
 
 /* Memory for key material: guard pages, locked, zeroed; NULL when out
  * of memory.  at_secure_free() wipes it (NULL is fine). */

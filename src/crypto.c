@@ -97,7 +97,8 @@ void at_hex_encode(char *out, const void *in, size_t n)
 	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
-void at_random_hex(char *out, size_t n)
+/* Lower-case hex of n bytes of draw() into out (2n + 1 bytes). */
+static void hex_of(char *out, size_t n, void (*draw)(unsigned char *, size_t))
 {
 	unsigned char chunk[32];
 	size_t i, m;
@@ -105,12 +106,42 @@ void at_random_hex(char *out, size_t n)
 	out[0] = '\0';
 	for (i = 0; i < n; i += m) {
 		m = n - i < sizeof(chunk) ? n - i : sizeof(chunk);
-		randombytes_buf(chunk, m);
+		draw(chunk, m);
 		/* each chunk's NUL is overwritten by the next one */
 		at_hex_encode(out + 2 * i, chunk, m);
 	}
 	/* the hex may well be a secret: so is its source */
 	at_wipe(chunk, sizeof(chunk));
+}
+
+static void system_draw(unsigned char *out, size_t n)
+{
+	randombytes_buf(out, n);
+}
+
+/* A ChaCha20 stream of this thread, keyed once from the system's
+ * generator: as unpredictable, and no system call a draw.  Its key
+ * stays for the thread's life: what it makes are ids, not secrets. */
+static void thread_draw(unsigned char *out, size_t n)
+{
+	static __thread unsigned char key[crypto_stream_chacha20_ietf_KEYBYTES];
+	static __thread uint64_t draws;
+	unsigned char nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = { 0 };
+
+	if (!draws++)
+		randombytes_buf(key, sizeof(key));
+	memcpy(nonce, &draws, sizeof(draws));
+	crypto_stream_chacha20_ietf(out, n, nonce, key);
+}
+
+void at_random_hex(char *out, size_t n)
+{
+	hex_of(out, n, system_draw);
+}
+
+void at_id_hex(char *out, size_t n)
+{
+	hex_of(out, n, thread_draw);
 }
 
 /* ---- ids ---- */

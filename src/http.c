@@ -57,12 +57,12 @@ static bool all_zero(const char *s, size_t n)
 /* W3C trace context: keep the caller's trace id, add our own span id. */
 static void trace_id_make(char *out, const char *traceparent)
 {
-	/* a trace id and a span id from one draw: the system's generator
-	 * is a system call a draw, and every request makes one of these */
+	/* a trace id and a span id from one draw of the thread's stream:
+	 * every request makes one of these */
 	char ids[2 * 24 + 1];
 	const char *trace = ids, *span = ids + 32;
 
-	at_random_hex(ids, 24);
+	at_id_hex(ids, 24);
 	if (traceparent && strlen(traceparent) >= 55 && traceparent[2] == '-' &&
 	    traceparent[35] == '-' && traceparent[52] == '-' &&
 	    is_lower_hex(traceparent, 2) && strncmp(traceparent, "ff", 2) &&

@@ -896,6 +896,20 @@ static void test_random_hex(void **state UNUSED)
 	at_random_hex(a, 32);
 	at_random_hex(b, 32);
 	assert_string_not_equal(a, b);
+	for (n = 0; n <= 100; n++) {
+		memset(a, '#', sizeof(a));
+		at_id_hex(a, n);
+		assert_int_equal(strlen(a), 2 * n);
+		for (i = 0; i < 2 * n; i++)
+			assert_non_null(strchr("0123456789abcdef", a[i]));
+		assert_int_equal(a[2 * n + 1], '#');
+	}
+	/* every draw from the stream is new, not the same block again */
+	at_id_hex(a, 32);
+	at_id_hex(b, 32);
+	assert_string_not_equal(a, b);
+	at_id_hex(b, 16);
+	assert_memory_not_equal(a, b, 32);
 
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
