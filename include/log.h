@@ -25,6 +25,8 @@ void at_log(enum at_log_level level, const char *fmt, ...)
 #define at_log_info(...) at_log(AT_LOG_INFO, __VA_ARGS__)
 #define at_log_debug(...) at_log(AT_LOG_DEBUG, __VA_ARGS__)
 
+struct at_buf;
+
 /* The access log: one JSON object per line. */
 struct at_log_request {
 	const char *trace_id;
@@ -35,6 +37,10 @@ struct at_log_request {
 	const char *caller;	/* NULL or "" when anonymous */
 	const char *error;	/* internal cause of a 5xx, or NULL */
 };
-void at_log_request(const struct at_log_request *r);
+/* The line of r into line, emptied first (nothing below info), made
+ * while r's strings are alive; at_log_request_write() writes it later,
+ * once the answer has gone out, and empties it. */
+void at_log_request_format(const struct at_log_request *r, struct at_buf *line);
+void at_log_request_write(struct at_buf *line);
 
 #endif

@@ -236,6 +236,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 {
 	struct at_response resp;
 	struct at_request req;
+	struct at_buf line;
 	struct timespec t0;
 	struct front f;
 	int rc;
@@ -245,6 +246,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 	at_buf_init(&req.body, base->settings->max_icon > base->settings->max_body
 				       ? base->settings->max_icon : base->settings->max_body);
 	at_response_init(&resp);
+	at_buf_init(&line, 16384);
 	if (FCGX_InitRequest(&f.rq, fd, 0)) {
 		at_log_error("worker: cannot set up a FastCGI request");
 		goto out;
@@ -279,8 +281,9 @@ void at_front_serve(int fd, struct at_ctx *base)
 		front_drain(&f);
 		front_write(&f, &req, &resp);
 		/* the request's strings live in libfcgi's parameter block,
-		 * which FCGX_Finish_r frees: log first */
-		at_log_request(&(struct at_log_request){
+		 * which FCGX_Finish_r frees: the line is made now, written
+		 * once the answer is out */
+		at_log_request_format(&(struct at_log_request){
 			.trace_id = req.trace_id,
 			.method = req.method_name,
 			.path = req.path_ok ? req.path : "(undecodable)",
@@ -288,7 +291,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 			.ms = ms_since(&t0),
 			.caller = base->caller.id,
 			.error = resp.status >= 500 ? base->problem.internal : NULL,
-		});
+		}, &line);
 		/* the presented credential must not linger in freed memory */
 		if (req.authorization)
 			explicit_bzero((char *)(uintptr_t)req.authorization,
@@ -303,6 +306,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 		if (!listen_tcp && !f.rq.keepConnection)
 			(void)FCGX_Detach(&f.rq);
 		FCGX_Finish_r(&f.rq);
+		at_log_request_write(&line);
 		/* work that must not delay the answer (lastAccessAt) */
 		if (base->after) {
 			base->after(base);
@@ -314,6 +318,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 	}
 	FCGX_Free(&f.rq, 0);
 out:
+	at_buf_release(&line);
 	at_buf_release(&req.body);
 	at_response_release(&resp);
 }

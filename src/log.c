@@ -137,16 +137,15 @@ void at_log(enum at_log_level level, const char *fmt, ...)
 	log_write(level, line, len);
 }
 
-void at_log_request(const struct at_log_request *r)
+void at_log_request_format(const struct at_log_request *r, struct at_buf *b)
 {
 	char tbuf[64], nbuf[96];
 	unsigned long long us;
-	struct at_buf b;
 	size_t n;
 
+	at_buf_reset(b);
 	if (log_level < AT_LOG_INFO)
 		return;
-	at_buf_init(&b, 16384);
 	/* by hand, not printf: this runs for every request */
 	n = log_time(tbuf + 9, sizeof(tbuf) - 9 - 2);
 	memcpy(tbuf, "{\"time\":\"", 9);
@@ -167,18 +166,22 @@ void at_log_request(const struct at_log_request *r)
 	memcpy(nbuf + n, ",\"caller\":", 11);
 	n += 10;
 	/* paths are bounded, so only a broken invariant drops the line */
-	if (at_buf_puts(&b, tbuf) || at_buf_puts(&b, ",\"traceId\":") ||
-	    at_json_quote(&b, r->trace_id ? r->trace_id : "") ||
-	    at_buf_puts(&b, ",\"method\":") ||
-	    at_json_quote(&b, r->method ? r->method : "") ||
-	    at_buf_puts(&b, ",\"path\":") ||
-	    at_json_quote(&b, r->path ? r->path : "") ||
-	    at_buf_append(&b, nbuf, n) ||
-	    (r->caller && *r->caller ? at_json_quote(&b, r->caller) : at_buf_puts(&b, "null")) ||
-	    (r->error ? at_buf_puts(&b, ",\"error\":") || at_json_quote(&b, r->error) : AT_OK) ||
-	    at_buf_puts(&b, "}\n"))
-		goto out;
-	log_write(AT_LOG_INFO, b.data, b.len);
-out:
-	at_buf_release(&b);
+	if (at_buf_puts(b, tbuf) || at_buf_puts(b, ",\"traceId\":") ||
+	    at_json_quote(b, r->trace_id ? r->trace_id : "") ||
+	    at_buf_puts(b, ",\"method\":") ||
+	    at_json_quote(b, r->method ? r->method : "") ||
+	    at_buf_puts(b, ",\"path\":") ||
+	    at_json_quote(b, r->path ? r->path : "") ||
+	    at_buf_append(b, nbuf, n) ||
+	    (r->caller && *r->caller ? at_json_quote(b, r->caller) : at_buf_puts(b, "null")) ||
+	    (r->error ? at_buf_puts(b, ",\"error\":") || at_json_quote(b, r->error) : AT_OK) ||
+	    at_buf_puts(b, "}\n"))
+		at_buf_reset(b);
+}
+
+void at_log_request_write(struct at_buf *line)
+{
+	if (line->len)
+		log_write(AT_LOG_INFO, line->data, line->len);
+	at_buf_reset(line);
 }
