@@ -880,36 +880,35 @@ static void test_keys_rotate_clean(void **state UNUSED)
 	assert_string_equal(list, "keys ");
 }
 
-static void test_random_hex(void **state UNUSED)
+/* 2n lower-case hex digits, then the NUL and nothing past it; and two
+ * draws in a row differ (a stream must not give the same block again). */
+static void check_hex(void (*hex)(char *, size_t))
 {
 	char a[2 * 100 + 2], b[2 * 100 + 2];
 	size_t n, i;
 
 	for (n = 0; n <= 100; n++) {
 		memset(a, '#', sizeof(a));
-		at_random_hex(a, n);
+		hex(a, n);
 		assert_int_equal(strlen(a), 2 * n);
 		for (i = 0; i < 2 * n; i++)
 			assert_non_null(strchr("0123456789abcdef", a[i]));
 		assert_int_equal(a[2 * n + 1], '#');	/* nothing past the NUL */
 	}
-	at_random_hex(a, 32);
-	at_random_hex(b, 32);
+	hex(a, 32);
+	hex(b, 32);
 	assert_string_not_equal(a, b);
-	for (n = 0; n <= 100; n++) {
-		memset(a, '#', sizeof(a));
-		at_id_hex(a, n);
-		assert_int_equal(strlen(a), 2 * n);
-		for (i = 0; i < 2 * n; i++)
-			assert_non_null(strchr("0123456789abcdef", a[i]));
-		assert_int_equal(a[2 * n + 1], '#');
-	}
-	/* every draw from the stream is new, not the same block again */
-	at_id_hex(a, 32);
-	at_id_hex(b, 32);
-	assert_string_not_equal(a, b);
-	at_id_hex(b, 16);
+	hex(b, 16);
 	assert_memory_not_equal(a, b, 32);
+}
+
+static void test_random_hex(void **state UNUSED)
+{
+	char a[64], b[64];
+	size_t i;
+
+	check_hex(at_random_hex);
+	check_hex(at_id_hex);
 
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
