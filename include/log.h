@@ -27,7 +27,10 @@ void at_log(enum at_log_level level, const char *fmt, ...)
 
 struct at_buf;
 
-/* The access log: one JSON object per line. */
+/* The access log: one JSON object per line, in an at_buf of at most
+ * this many bytes (paths and headers are bounded well below it). */
+#define AT_LOG_LINE_MAX 16384
+
 struct at_log_request {
 	const char *trace_id;
 	const char *method;

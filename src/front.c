@@ -246,7 +246,7 @@ void at_front_serve(int fd, struct at_ctx *base)
 	at_buf_init(&req.body, base->settings->max_icon > base->settings->max_body
 				       ? base->settings->max_icon : base->settings->max_body);
 	at_response_init(&resp);
-	at_buf_init(&line, 16384);
+	at_buf_init(&line, AT_LOG_LINE_MAX);
 	if (FCGX_InitRequest(&f.rq, fd, 0)) {
 		at_log_error("worker: cannot set up a FastCGI request");
 		goto out;
